@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-FieldValue = str | int | float | bool | list[str]
+# A nested mapping is only for values whose exact structure matters, such as RFC 5424 structured
+# data (``syslog.structured_data``); matchers read the flat string and list fields.
+FieldValue = str | int | float | bool | list[str] | dict[str, dict[str, str]]
 
 
 @dataclass(slots=True)

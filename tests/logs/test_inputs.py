@@ -1,0 +1,111 @@
+"""Reading inputs: plain, gzip, directories, stdin, BOM and line ends; read_events end to end."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from indicia.errors import InputError
+from indicia.logs import inputs
+from indicia.logs.base import Event, Unreadable
+
+from .manifest_check import DATA
+
+CEF_LINE = "CEF:0|V|P|1|1|n|3|src=192.0.2.1"
+
+
+def test_read_lines_bom_crlf_and_bad_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    path.write_bytes(b"\xef\xbb\xbffirst\r\nsecond \xff\xfe\rmid\n\nlast")
+    assert list(inputs.read_lines(path)) == [
+        (1, "first"),
+        (2, "second \ufffd\ufffd\rmid"),  # a lone CR stays inside its line
+        (3, ""),
+        (4, "last"),
+    ]
+
+
+def test_read_lines_gzip(tmp_path: Path) -> None:
+    path = tmp_path / "a.log.gz"
+    path.write_bytes(gzip.compress(b"\xef\xbb\xbfone\ntwo\n"))
+    assert list(inputs.read_lines(path)) == [(1, "one"), (2, "two")]
+
+
+def test_read_lines_corrupt_gzip(tmp_path: Path) -> None:
+    path = tmp_path / "bad.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(InputError, match=r"bad\.gz:1: read failed"):
+        list(inputs.read_lines(path))
+
+
+def test_read_lines_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = io.TextIOWrapper(io.BytesIO(b"a\nb\n"))
+    monkeypatch.setattr(sys, "stdin", fake)
+    assert list(inputs.read_lines("-")) == [(1, "a"), (2, "b")]
+
+
+def test_read_lines_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot open"):
+        list(inputs.read_lines(tmp_path / "absent.log"))
+    with pytest.raises(InputError, match="is a directory"):
+        list(inputs.read_lines(tmp_path))
+
+
+def test_directories_recursive_and_sorted(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.log").write_text(CEF_LINE + "\n")
+    (tmp_path / "a.log").write_text(CEF_LINE + "\nnot cef\n")
+    (tmp_path / "c.log.gz").write_bytes(gzip.compress((CEF_LINE + "\n").encode()))
+    found = list(inputs.expand_paths([tmp_path]))
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in found] == [
+        "a.log",
+        "b/z.log",
+        "c.log.gz",
+    ]
+
+    results = list(inputs.read_events(tmp_path, "cef"))
+    assert [(Path(r.path).name, r.line, type(r).__name__) for r in results] == [
+        ("a.log", 1, "Event"),
+        ("a.log", 2, "Unreadable"),
+        ("z.log", 1, "Event"),
+        ("c.log.gz", 1, "Event"),
+    ]
+
+
+def test_read_events_auto_sniffs_each_file() -> None:
+    paths = [DATA / "dns" / "umbrella-solarigate-beacon.csv", DATA / "cef" / "beats-cef.log"]
+    results = list(inputs.read_events(paths))
+    assert {r.source for r in results if isinstance(r, Event)} == {"umbrella", "cef"}
+    assert not [r for r in results if isinstance(r, Unreadable)]
+
+
+def test_read_events_empty_file_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "empty.log").write_text("\n\n")
+    assert list(inputs.read_events(tmp_path / "empty.log")) == []
+
+
+def test_read_events_with_mapping() -> None:
+    results = list(
+        inputs.read_events(DATA / "generic" / "proxy.csv", mapping=DATA / "generic" / "proxy.toml")
+    )
+    assert [r.line for r in results if isinstance(r, Event)] == [2, 3]
+
+
+def test_read_events_format_errors() -> None:
+    with pytest.raises(InputError, match="needs a mapping file"):
+        list(inputs.read_events("x.csv", "generic"))
+    with pytest.raises(InputError, match="is for the generic format, not 'cef'"):
+        list(inputs.read_events("x.csv", "cef", mapping="m.toml"))
+    with pytest.raises(InputError, match="unknown format 'zzz'"):
+        list(inputs.read_events("x.csv", "zzz"))
+
+
+def test_unsniffable_file(tmp_path: Path) -> None:
+    path = tmp_path / "odd.txt"
+    path.write_text("hello\nworld\n")
+    with pytest.raises(InputError, match=r"odd\.txt: no known log format"):
+        list(inputs.read_events(path))
