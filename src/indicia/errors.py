@@ -3,10 +3,10 @@
 Every error the package raises on purpose derives from :class:`IndiciaError`::
 
     IndiciaError
-    +-- ObservableError      a value is not a valid IOC of its kind (names the value and rule)
+    +-- ObservableError      a value is not a valid IOC of its kind (names value and rule)
     +-- StixError            a STIX object breaks the STIX 2.1 rules (names the object and field)
     |   +-- PatternError     a STIX pattern is malformed or unsupported
-    +-- InputError           a file, line or record could not be read (names the source and position)
+    +-- InputError           a file, line or record could not be read (names source and position)
     +-- StoreError           the store cannot be opened, migrated or written
     |   +-- NotFoundError    no object has the given id
     +-- ApiError             carries the HTTP status the REST API answers with
@@ -37,7 +37,9 @@ class StixError(IndiciaError, ValueError):
     def __init__(self, message: str, *, object_id: str | None = None, field: str | None = None):
         self.object_id = object_id
         self.field = field
-        where = " ".join(part for part in (object_id, f"field {field!r}" if field else None) if part)
+        where = " ".join(
+            part for part in (object_id, f"field {field!r}" if field else None) if part
+        )
         super().__init__(f"{where}: {message}" if where else message)
 
 
@@ -48,12 +50,16 @@ class PatternError(StixError):
 class InputError(IndiciaError):
     """Input could not be read; the message names the source and the position."""
 
-    def __init__(self, source: str, reason: str, *, line: int | None = None, record: int | None = None):
+    def __init__(
+        self, source: str, reason: str, *, line: int | None = None, record: int | None = None
+    ):
         self.source = source
         self.reason = reason
         self.line = line
         self.record = record
-        position = f":{line}" if line is not None else (f" record {record}" if record is not None else "")
+        position = (
+            f":{line}" if line is not None else (f" record {record}" if record is not None else "")
+        )
         super().__init__(f"{source}{position}: {reason}")
 
 

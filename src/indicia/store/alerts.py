@@ -1,0 +1,196 @@
+"""Alerts in the store: folded with earlier ones, listed, acknowledged and closed.
+
+An alert arriving for the same indicator, value and log source as a stored one whose last
+sighting lies within the fold window is merged into it (count added, first/last seen widened).
+Matching the same events twice must not double an alert, so an alert whose first event is the
+one a stored alert started with is taken as a re-run: its count replaces, never adds. Every
+write recomputes the Alerts column (``indicators.alert_count``) of the indicators it touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from indicia.errors import InputError, NotFoundError
+from indicia.store.schema import alerts, indicators
+
+STATUSES = ("new", "acknowledged", "closed")
+DEFAULT_WINDOW = timedelta(hours=1)
+
+
+class AlertLike(Protocol):
+    """The fields of an alert the store keeps (see ``indicia.matching.alerts.Alert``)."""
+
+    id: str
+    indicator_ids: Sequence[str]
+    kind: str
+    matched_value: str
+    field: str
+    log_source: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    raw_ref: str
+    severity: str
+    kill_chain_phases: Sequence[dict[str, str]]
+    tlp: str | None
+    confidence: int | None
+    tags: Sequence[str]
+    event_action: str | None
+
+
+@dataclass(slots=True)
+class SaveResult:
+    """What saving a run's alerts did."""
+
+    created: int = 0
+    folded: int = 0
+    ids: list[str] = field(default_factory=list)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _row(alert: AlertLike, now: str) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "indicator_id": alert.indicator_ids[0],
+        "indicator_ids": orjson.dumps(list(alert.indicator_ids)).decode(),
+        "kind": alert.kind,
+        "matched_value": alert.matched_value,
+        "field": alert.field,
+        "log_source": alert.log_source,
+        "first_seen": _stamp(alert.first_seen),
+        "last_seen": _stamp(alert.last_seen),
+        "count": alert.count,
+        "raw_ref": alert.raw_ref,
+        "severity": alert.severity,
+        "kill_chain_phases": orjson.dumps(list(alert.kill_chain_phases)).decode(),
+        "tlp": alert.tlp,
+        "confidence": alert.confidence,
+        "tags": orjson.dumps(list(alert.tags)).decode(),
+        "event_action": alert.event_action,
+        "status": "new",
+        "created": now,
+        "updated": now,
+    }
+
+
+def _fold_target(conn: Connection, row: dict[str, Any], window: timedelta) -> dict[str, Any] | None:
+    earliest = _stamp(
+        datetime.strptime(row["first_seen"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) - window
+    )
+    query = (
+        select(alerts)
+        .where(
+            alerts.c.indicator_id == row["indicator_id"],
+            alerts.c.matched_value == row["matched_value"],
+            alerts.c.log_source == row["log_source"],
+            alerts.c.last_seen >= earliest,
+            alerts.c.first_seen <= row["last_seen"],
+        )
+        .order_by(alerts.c.last_seen.desc())
+        .limit(1)
+    )
+    found = conn.execute(query).first()
+    return dict(found._mapping) if found else None
+
+
+def _merge(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    rerun = stored["raw_ref"] == row["raw_ref"] and stored["first_seen"] == row["first_seen"]
+    count = max(stored["count"], row["count"]) if rerun else stored["count"] + row["count"]
+    return {
+        "count": count,
+        "first_seen": min(stored["first_seen"], row["first_seen"]),
+        "last_seen": max(stored["last_seen"], row["last_seen"]),
+        "severity": row["severity"],
+        "updated": row["updated"],
+    }
+
+
+def save_alerts(
+    engine: Engine, batch: Sequence[AlertLike], *, window: timedelta = DEFAULT_WINDOW
+) -> SaveResult:
+    """Store a run's alerts in one transaction, folding them into stored ones where they repeat."""
+    result = SaveResult()
+    now = _stamp(datetime.now(UTC))
+    touched: set[str] = set()
+    with engine.begin() as conn:
+        for alert in batch:
+            row = _row(alert, now)
+            stored = _fold_target(conn, row, window)
+            if stored is None:
+                conn.execute(insert(alerts), [row])
+                result.created += 1
+                result.ids.append(row["id"])
+            else:
+                conn.execute(
+                    update(alerts).where(alerts.c.id == stored["id"]).values(**_merge(stored, row))
+                )
+                result.folded += 1
+                result.ids.append(stored["id"])
+            touched.add(row["indicator_id"])
+        _recount(conn, touched)
+    return result
+
+
+def _recount(conn: Connection, indicator_ids: set[str]) -> None:
+    for indicator_id in indicator_ids:
+        count = (
+            select(func.count()).select_from(alerts).where(alerts.c.indicator_id == indicator_id)
+        )
+        query = update(indicators).where(indicators.c.id == indicator_id)
+        conn.execute(query.values(alert_count=count.scalar_subquery()))
+
+
+def list_alerts(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    indicator_id: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Stored alerts, newest sighting first, JSON columns decoded."""
+    query = select(alerts).order_by(alerts.c.last_seen.desc(), alerts.c.id)
+    if status:
+        query = query.where(alerts.c.status == _check_status(status))
+    if indicator_id:
+        query = query.where(alerts.c.indicator_id == indicator_id)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+    for row in rows:
+        for key in ("indicator_ids", "kill_chain_phases", "tags"):
+            row[key] = orjson.loads(row[key])
+    return rows
+
+
+def _check_status(status: str) -> str:
+    if status not in STATUSES:
+        raise InputError(
+            "--status", f"unknown status {status!r}; choose one of {', '.join(STATUSES)}"
+        )
+    return status
+
+
+def set_status(engine: Engine, ids: Sequence[str], status: str) -> int:
+    """Acknowledge or close alerts; every id must exist, or nothing changes."""
+    _check_status(status)
+    now = _stamp(datetime.now(UTC))
+    with engine.begin() as conn:
+        found = set(conn.execute(select(alerts.c.id).where(alerts.c.id.in_(list(ids)))).scalars())
+        missing = [alert_id for alert_id in ids if alert_id not in found]
+        if missing:
+            raise NotFoundError(f"no alert with id {', '.join(repr(m) for m in missing)}")
+        query = update(alerts).where(alerts.c.id.in_(list(ids)))
+        conn.execute(query.values(status=status, updated=now))
+    return len(ids)

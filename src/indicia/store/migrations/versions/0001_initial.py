@@ -1,0 +1,98 @@
+"""Initial schema: objects, versions, indicator and observable projections, alerts.
+
+Revision ID: 0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+ID = sa.String(100)
+STAMP = sa.String(27)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "objects",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("type", sa.String(64), nullable=False, index=True),
+        sa.Column("created", STAMP),
+        sa.Column("modified", STAMP),
+        sa.Column("revoked", sa.Boolean, nullable=False),
+        sa.Column("tlp", sa.String(16)),
+        sa.Column("source", sa.String(200)),
+        sa.Column("json", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "object_versions",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("modified", STAMP, primary_key=True),
+        sa.Column("json", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "indicators",
+        sa.Column("id", ID, sa.ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("name", sa.Text),
+        sa.Column("pattern", sa.Text, nullable=False),
+        sa.Column("pattern_type", sa.String(32), nullable=False),
+        sa.Column("types", sa.Text, nullable=False),
+        sa.Column("value", sa.Text),
+        sa.Column("indicator_types", sa.Text, nullable=False),
+        sa.Column("valid_from", STAMP, nullable=False),
+        sa.Column("valid_until", STAMP),
+        sa.Column("confidence", sa.Integer),
+        sa.Column("severity", sa.String(16)),
+        sa.Column("tlp", sa.String(16)),
+        sa.Column("source", sa.String(200)),
+        sa.Column("labels", sa.Text, nullable=False),
+        sa.Column("kill_chain_phases", sa.Text, nullable=False),
+        sa.Column("revoked", sa.Boolean, nullable=False),
+        sa.Column("created", STAMP, nullable=False),
+        sa.Column("modified", STAMP, nullable=False),
+        sa.Column("alert_count", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "observables",
+        sa.Column("indicator_id", ID, sa.ForeignKey("objects.id", ondelete="CASCADE")),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("port", sa.Integer),
+    )
+    op.create_index("ix_observables_kind_value", "observables", ["kind", "value"])
+    op.create_index("ix_observables_indicator", "observables", ["indicator_id"])
+    op.create_table(
+        "alerts",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("indicator_id", ID, nullable=False, index=True),
+        sa.Column("indicator_ids", sa.Text, nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("matched_value", sa.Text, nullable=False),
+        sa.Column("field", sa.String(100), nullable=False),
+        sa.Column("log_source", sa.String(100), nullable=False),
+        sa.Column("first_seen", STAMP, nullable=False),
+        sa.Column("last_seen", STAMP, nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("raw_ref", sa.Text, nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("kill_chain_phases", sa.Text, nullable=False),
+        sa.Column("tlp", sa.String(16)),
+        sa.Column("confidence", sa.Integer),
+        sa.Column("tags", sa.Text, nullable=False),
+        sa.Column("event_action", sa.String(32)),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created", STAMP, nullable=False),
+        sa.Column("updated", STAMP, nullable=False),
+    )
+    op.create_index(
+        "ix_alerts_fold", "alerts", ["indicator_id", "matched_value", "log_source", "last_seen"]
+    )
+
+
+def downgrade() -> None:
+    for table in ("alerts", "observables", "indicators", "object_versions", "objects"):
+        op.drop_table(table)

@@ -1,0 +1,238 @@
+"""The store: versioned STIX objects and the indicator rows projected from them.
+
+Versioning follows STIX 2.1 section 3.6: an object's identity is its ``id``; a newer
+``modified`` supersedes (the old JSON moves to ``object_versions``), an older or equal one
+changes nothing, and revocation is permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from indicia.errors import NotFoundError
+from indicia.store.engine import connect
+from indicia.store.projection import INDICATOR_FIELDS, Prepared
+from indicia.store.schema import indicators, object_versions, objects, observables
+
+log = logging.getLogger(__name__)
+
+OBJECT_COLUMNS = ("id", "type", "created", "modified", "revoked", "tlp", "source", "json")
+INDICATOR_COLUMNS = (*INDICATOR_FIELDS, "alert_count")
+OBSERVABLE_COLUMNS = ("indicator_id", "kind", "value", "port")
+# SQLite allows 32,766 bound parameters per statement; stay well below for IN lists.
+_CHUNK = 500
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """What one batch did to the store."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def add(self, other: UpsertResult) -> None:
+        """Add another batch's counts to these."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected.extend(other.rejected)
+        self.notices.extend(other.notices)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _newest_per_id(batch: Iterable[Prepared], result: UpsertResult) -> dict[str, Prepared]:
+    """Keep the newest version of each id in the batch, whatever the order (STIX 2.1 3.6)."""
+    newest: dict[str, Prepared] = {}
+    for item in batch:
+        seen = newest.get(item.id)
+        if seen is None or item.version > seen.version:
+            newest[item.id] = item
+        elif item.version == seen.version and item.json != seen.json:
+            result.notices.append(
+                f"{item.id}: two different objects share modified {item.version}; kept the first"
+            )
+    return newest
+
+
+class Store:
+    """Reads and writes STIX objects and their projections in one SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """Open (and migrate) the store at ``url``, by default the configured one."""
+        return cls(connect(url))
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def upsert(self, batch: Sequence[Prepared]) -> UpsertResult:
+        """Write a batch atomically: all of it lands, or (on error) none of it."""
+        result = UpsertResult()
+        newest = _newest_per_id(batch, result)
+        result.unchanged += len(batch) - len(newest)
+        with self.engine.begin() as conn:
+            existing = self._versions(conn, list(newest))
+            fresh, newer = self._classify(newest, existing, result)
+            self._insert(conn, fresh)
+            self._supersede(conn, newer)
+        result.created += len(fresh)
+        result.updated += len(newer)
+        return result
+
+    def _versions(self, conn: Connection, ids: list[str]) -> dict[str, tuple[str, bool]]:
+        found: dict[str, tuple[str, bool]] = {}
+        version = func.coalesce(objects.c.modified, objects.c.created, "")
+        for chunk in _chunks(ids):
+            query = select(objects.c.id, version, objects.c.revoked).where(objects.c.id.in_(chunk))
+            for object_id, stored, revoked in conn.execute(query):
+                found[object_id] = (stored, bool(revoked))
+        return found
+
+    def _classify(
+        self,
+        newest: dict[str, Prepared],
+        existing: dict[str, tuple[str, bool]],
+        result: UpsertResult,
+    ) -> tuple[list[Prepared], list[Prepared]]:
+        fresh: list[Prepared] = []
+        newer: list[Prepared] = []
+        for object_id, item in newest.items():
+            stored = existing.get(object_id)
+            if stored is None:
+                fresh.append(item)
+            elif item.version <= stored[0]:
+                result.unchanged += 1
+            elif stored[1] and not item.revoked:
+                reason = "revocation is permanent: a later version that is not revoked is ignored"
+                result.rejected.append((object_id, reason))
+            else:
+                newer.append(item)
+        return fresh, newer
+
+    def _insert(self, conn: Connection, items: list[Prepared]) -> None:
+        # Bulk rows go straight to the driver's executemany: the statement is the same for
+        # every row, and SQLAlchemy's per-row parameter processing would cost more than the write.
+        if not items:
+            return
+        conn.exec_driver_sql(self._sql("objects", OBJECT_COLUMNS), [_object_row(i) for i in items])
+        rows = [(*item.indicator.values(), 0) for item in items if item.indicator is not None]
+        if rows:
+            conn.exec_driver_sql(self._sql("indicators", INDICATOR_COLUMNS), rows)
+        links = [(item.id, *row) for item in items for row in item.observables]
+        if links:
+            conn.exec_driver_sql(self._sql("observables", OBSERVABLE_COLUMNS), links)
+
+    def _sql(self, table: str, columns: Sequence[str]) -> str:
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        marks = ", ".join([mark] * len(columns))
+        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+    def _supersede(self, conn: Connection, items: list[Prepared]) -> None:
+        if not items:
+            return
+        ids = [item.id for item in items]
+        counts: dict[str, int] = {}
+        for chunk in _chunks(ids):
+            keep = select(objects.c.id, objects.c.modified, objects.c.json)
+            keep = keep.where(objects.c.id.in_(chunk), objects.c.modified.is_not(None))
+            conn.execute(insert(object_versions).from_select(["id", "modified", "json"], keep))
+            query = select(indicators.c.id, indicators.c.alert_count)
+            for object_id, count in conn.execute(query.where(indicators.c.id.in_(chunk))):
+                counts[object_id] = count
+            conn.execute(delete(observables).where(observables.c.indicator_id.in_(chunk)))
+            conn.execute(delete(indicators).where(indicators.c.id.in_(chunk)))
+            conn.execute(delete(objects).where(objects.c.id.in_(chunk)))
+        self._insert(conn, items)
+        for object_id, count in counts.items():
+            if count:
+                carry = update(indicators).where(indicators.c.id == object_id)
+                conn.execute(carry.values(alert_count=count))
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete objects, their history and their projections; returns how many existed."""
+        removed = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(ids)):
+                conn.execute(delete(observables).where(observables.c.indicator_id.in_(chunk)))
+                conn.execute(delete(indicators).where(indicators.c.id.in_(chunk)))
+                conn.execute(delete(object_versions).where(object_versions.c.id.in_(chunk)))
+                removed += conn.execute(delete(objects).where(objects.c.id.in_(chunk))).rowcount
+        return removed
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, object_id: str) -> dict[str, Any]:
+        """The current version of one object."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(objects.c.json).where(objects.c.id == object_id)).scalar()
+        if found is None:
+            raise NotFoundError(f"no object with id {object_id!r}")
+        value: dict[str, Any] = orjson.loads(found)
+        return value
+
+    def fingerprints(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The import fingerprint (``x_indicia_fingerprint``) of each stored object in ``ids``."""
+        found: dict[str, str | None] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids)):
+                query = select(objects.c.id, objects.c.json).where(objects.c.id.in_(chunk))
+                for object_id, text in conn.execute(query):
+                    found[object_id] = orjson.loads(text).get("x_indicia_fingerprint")
+        return found
+
+    def history(self, object_id: str) -> list[dict[str, Any]]:
+        """Every stored version of one object, oldest first, the current one last."""
+        query = select(object_versions.c.json).where(object_versions.c.id == object_id)
+        with self.engine.connect() as conn:
+            older = [
+                orjson.loads(row) for row in conn.execute(query.order_by("modified")).scalars()
+            ]
+        return [*older, self.get(object_id)]
+
+    def all_objects(self, types: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every current object (of the given types), in id order."""
+        query = select(objects.c.json).order_by(objects.c.id)
+        if types:
+            query = query.where(objects.c.type.in_(types))
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).scalars():
+                yield orjson.loads(row)
+
+    def count_by_type(self) -> dict[str, int]:
+        """How many current objects the store holds, per STIX type."""
+        query = select(objects.c.type, func.count()).group_by(objects.c.type)
+        with self.engine.connect() as conn:
+            return {str(kind): int(n) for kind, n in conn.execute(query)}
+
+
+def _object_row(item: Prepared) -> tuple[Any, ...]:
+    return (
+        item.id,
+        item.type,
+        item.created,
+        item.modified,
+        item.revoked,
+        item.tlp,
+        item.source,
+        item.json,
+    )

@@ -1,0 +1,187 @@
+"""The command line as an analyst uses it, on the embedded store in a fresh INDICIA_HOME."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from indicia.cli import app
+
+WALKTHROUGH = [
+    "ioc", "add", "123.56.220.219", "--type", "ipv4-addr", "--name", "Web App Attack",
+    "--kill-chain", "lockheed:reconnaissance", "--severity", "medium", "--tlp", "amber",
+    "--confidence", "80", "--tag", "web-attack", "--tag", "scanner", "--source", "AbuseIPDB",
+]  # fmt: skip
+
+
+def cli(*args: str, code: int = 0, stdin: str | None = None) -> str:
+    # A wide terminal, so Rich never folds a table header.
+    result = CliRunner().invoke(app, list(args), input=stdin, env={"COLUMNS": "200"})
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def listing(*args: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(cli("ioc", "list", "--format", "json", *args))
+    return rows
+
+
+@pytest.fixture
+def walkthrough(indicia_home: Path) -> str:
+    return cli(*WALKTHROUGH).strip()
+
+
+def test_add_prints_the_id_and_list_shows_the_classification(walkthrough: str) -> None:
+    assert walkthrough.startswith("indicator--")
+
+    [row] = listing()
+
+    assert row["id"] == walkthrough
+    assert {k: row[k] for k in ("value", "name", "type", "source", "confidence", "alerts")} == {
+        "value": "123.56.220.219",
+        "name": "Web App Attack",
+        "type": "ipv4-addr",
+        "source": "AbuseIPDB",
+        "confidence": 80,
+        "alerts": 0,
+    }
+    assert (row["tlp"], row["severity"], row["tags"]) == (
+        "amber",
+        "medium",
+        ["web-attack", "scanner"],
+    )
+    assert row["kill_chain_phases"] == [
+        {"kill_chain_name": "lockheed-martin-cyber-kill-chain", "phase_name": "reconnaissance"}
+    ]
+    expected_keys = {
+        "id", "value", "name", "type", "source", "confidence", "alerts", "tags", "tlp",
+        "severity", "kill_chain_phases", "valid_from", "valid_until", "revoked", "created",
+        "modified",
+    }  # fmt: skip
+    assert expected_keys <= set(row)
+
+
+def test_table_has_the_intel_management_columns(walkthrough: str) -> None:
+    out = cli("ioc", "list")
+
+    for header in ("Values", "Name", "Types", "Source", "Confidence", "Alerts", "Tags"):
+        assert header in out
+    assert "123.56.220.219" in out and "AbuseIPDB" in out
+
+
+def test_csv_output_with_chosen_columns(walkthrough: str) -> None:
+    out = cli("ioc", "list", "--format", "csv", "--columns", "values,tlp,severity")
+
+    assert out.splitlines() == ["Values,TLP,Severity", "123.56.220.219,amber,medium"]
+
+
+def test_unknown_kill_chain_phase_lists_the_valid_ones(indicia_home: Path) -> None:
+    out = cli("ioc", "add", "198.51.100.1", "--kill-chain", "lockheed:recon", code=2)
+
+    assert "reconnaissance" in out and "actions-on-objectives" in out
+
+
+def test_invalid_values_are_errors_that_name_them(indicia_home: Path) -> None:
+    out = cli("ioc", "add", "203.0.113.300", "--type", "ipv4-addr", code=2)
+    assert "203.0.113.300" in out
+
+    out = cli(
+        "ioc",
+        "add",
+        "1234567890123456789012345678901234567890123456789012345678901",
+        "--type",
+        "sha256",
+        code=2,
+    )
+    assert "61" in out
+
+
+def test_filters(walkthrough: str) -> None:
+    cli(
+        "ioc",
+        "add",
+        "evil.example.org",
+        "--source",
+        "Feed B",
+        "--tlp",
+        "green",
+        "--confidence",
+        "30",
+    )
+
+    assert [r["value"] for r in listing("--type", "domain-name")] == ["evil.example.org"]
+    assert [r["value"] for r in listing("--source", "abuseipdb")] == ["123.56.220.219"]
+    assert [r["value"] for r in listing("--tag", "scanner")] == ["123.56.220.219"]
+    assert [r["value"] for r in listing("--tlp", "green")] == ["evil.example.org"]
+    assert [r["value"] for r in listing("--min-confidence", "50")] == ["123.56.220.219"]
+    assert [r["value"] for r in listing("--search", "web app")] == ["123.56.220.219"]
+    assert [r["value"] for r in listing("--sort", "value", "--limit", "1")] == ["123.56.220.219"]
+    assert [r["value"] for r in listing("--sort", "value", "--offset", "1")] == ["evil.example.org"]
+    assert len(listing("--active")) == 2 and listing("--expired") == []
+
+
+def test_tag_edit_revoke_delete(walkthrough: str) -> None:
+    cli("ioc", "tag", walkthrough, "--add", "apt", "--remove", "scanner")
+    assert listing()[0]["tags"] == ["web-attack", "apt"]
+
+    cli("ioc", "edit", walkthrough, "--severity", "high", "--tlp", "red")
+    row = listing()[0]
+    assert (row["severity"], row["tlp"]) == ("high", "red")
+    shown = json.loads(cli("ioc", "show", walkthrough))
+    assert shown["x_indicia_severity"] == "high"
+
+    cli("ioc", "revoke", walkthrough)
+    assert [r["revoked"] for r in listing("--revoked")] == [True]
+    assert listing("--active") == []
+
+    cli("ioc", "delete", walkthrough)
+    assert listing() == []
+    assert "no object with id" in cli("ioc", "show", walkthrough, code=2)
+
+
+def test_objects_counts_per_type(walkthrough: str, tmp_path: Path) -> None:
+    bundle = Path(__file__).parent.parent / "data" / "feeds" / "stix" / "apt1.json"
+    cli("import", str(bundle))
+
+    counts = json.loads(cli("objects", "--format", "json"))
+
+    objs = json.loads(bundle.read_text())["objects"]
+    assert counts["indicator"] == 1 + sum(o["type"] == "indicator" for o in objs)
+    assert counts["threat-actor"] == sum(o["type"] == "threat-actor" for o in objs)
+    assert counts["attack-pattern"] == sum(o["type"] == "attack-pattern" for o in objs)
+    assert counts["identity"] == sum(o["type"] == "identity" for o in objs)
+    table = cli("objects")
+    assert "Indicators" in table and "Threat actors" in table and "Relationships" in table
+
+
+def test_import_json_counts_and_exit_codes(indicia_home: Path, tmp_path: Path) -> None:
+    good = tmp_path / "list.txt"
+    good.write_text("# list\n198.51.100.9\nbad.example.net\n")
+    report = json.loads(cli("import", str(good), "--format", "json"))
+    assert (report["created"], report["unchanged"], report["rejected"]) == (2, 0, 0)
+
+    again = json.loads(cli("import", str(good), "--format", "json"))
+    assert (again["created"], again["unchanged"]) == (0, 2)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("value,type\n203.0.113.999,ipv4-addr\n")
+    report = json.loads(cli("import", str(bad), "--format", "json", code=1))
+    assert report["rejected"] == 1 and f"{bad}:2" in report["rejections"][0]
+
+
+def test_extract_json_positions_and_add(indicia_home: Path) -> None:
+    text = "Second stage: hxxps://files.example.org/drop/stage2.bin from 203.0.113.77"
+
+    found = json.loads(cli("extract", "-", "--format", "json", stdin=text))
+
+    assert [(f["kind"], f["value"]) for f in found] == [
+        ("url", "https://files.example.org/drop/stage2.bin"),
+        ("ipv4-addr", "203.0.113.77"),
+    ]
+    assert text[found[1]["start"] : found[1]["end"]] == "203.0.113.77"
+    cli("extract", "-", "--add", "--source", "IR-42", stdin=text)
+    assert {r["source"] for r in listing()} == {"IR-42"}

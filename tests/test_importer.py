@@ -1,0 +1,196 @@
+"""Importing files into the store: counts, re-runs, rejections with positions, atomic batches."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from indicia.importer import ImportDefaults, Importer, benign_verdict
+from indicia.store import Store
+from indicia.store.indicators import IndicatorQuery, list_indicators, matchable_entries
+
+DATA = Path(__file__).parent / "data"
+
+FEEDS = DATA / "feeds"
+
+
+def run(
+    store: Store,
+    *paths: Path,
+    source: str | None = None,
+    tlp: str | None = None,
+    confidence: int | None = None,
+    valid_for: int | None = None,
+) -> dict[str, Any]:
+    days = timedelta(days=valid_for) if valid_for else None
+    defaults = ImportDefaults(source=source, tlp=tlp, confidence=confidence, valid_for=days)
+    return Importer(store, defaults).import_paths(paths).as_dict()
+
+
+def values(store: Store) -> list[str]:
+    rows = list_indicators(store.engine, IndicatorQuery(sort="value"))
+    return [row["value"] for row in rows]
+
+
+def test_stix_report_bundle_imports_every_object(store: Store) -> None:
+    bundle = FEEDS / "stix" / "apt1.json"
+    expected = json.loads(bundle.read_text())["objects"]
+
+    report = run(store, bundle)
+
+    assert report["created"] == len(expected) and report["rejected"] == 0
+    counts = store.count_by_type()
+    for kind in {o["type"] for o in expected}:
+        assert counts[kind] == sum(o["type"] == kind for o in expected)
+
+
+def test_rerun_of_the_same_files_changes_nothing(store: Store, tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("# C2\n198.51.100.7\nbad[.]example.net\n")
+    files = (FEEDS / "stix" / "indicators-for-C2-with-COA.json", listing)
+    first = run(store, *files, source="unit", valid_for=30)
+    before = [store.get(r["id"]) for r in list_indicators(store.engine, IndicatorQuery())]
+
+    second = run(store, *files, source="unit", valid_for=30)
+
+    assert (second["created"], second["updated"]) == (0, 0)
+    assert second["unchanged"] == first["created"]
+    after = [store.get(r["id"]) for r in list_indicators(store.engine, IndicatorQuery())]
+    assert after == before
+
+
+def test_list_rows_take_the_import_defaults(store: Store, tmp_path: Path) -> None:
+    listing = tmp_path / "ips.txt"
+    listing.write_text("203.0.113.9\n")
+
+    run(store, listing, source="Feed A", tlp="green", confidence=65, valid_for=10)
+
+    [row] = list_indicators(store.engine, IndicatorQuery())
+    assert (row["value"], row["source"], row["tlp"], row["confidence"]) == (
+        "203.0.113.9",
+        "Feed A",
+        "green",
+        65,
+    )
+    obj = store.get(row["id"])
+    from indicia.stix.timestamps import parse_timestamp
+
+    span = parse_timestamp(obj["valid_until"]) - parse_timestamp(obj["valid_from"])
+    assert span == timedelta(days=10)
+
+
+def test_malformed_bundle_names_the_record_and_stores_nothing(store: Store, tmp_path: Path) -> None:
+    run(store, FEEDS / "stix" / "indicators-for-C2-with-COA.json")
+    before = store.count_by_type()
+    text = (FEEDS / "stix" / "apt1.json").read_text()
+    broken = tmp_path / "broken.json"
+    broken.write_text(text[: len(text) // 2])
+
+    report = run(store, broken)
+
+    assert report["created"] == 0
+    assert "broken.json" in report["rejections"][0]
+    assert "record" in report["rejections"][0] or "line" in report["rejections"][0]
+    assert store.count_by_type() == before
+
+
+def test_csv_broken_row_and_invalid_address_are_rejected_with_lines(
+    store: Store, tmp_path: Path
+) -> None:
+    run(store, FEEDS / "stix" / "indicators-for-C2-with-COA.json")
+    before = {o["id"]: o for o in store.all_objects()}
+    sheet = tmp_path / "iocs.csv"
+    sheet.write_text(
+        "value,type,confidence\n"
+        "203.0.113.10,ipv4-addr,70\n"
+        "203.0.113.300,ipv4-addr,70\n"
+        "198.51.100.4\n"
+        "c2.example.org,domain-name,90\n"
+    )
+
+    report = run(store, sheet)
+
+    assert (report["created"], report["rejected"]) == (2, 2)
+    rejections = report["rejections"]
+    assert any(r.startswith(f"{sheet}:3") and "203.0.113.300" in r for r in rejections)
+    assert any(r.startswith(f"{sheet}:4") and "fields" in r for r in rejections)
+    after = {o["id"]: o for o in store.all_objects()}
+    assert {k: after[k] for k in before} == before
+
+
+def test_sentinel_upload_body_uses_its_source_system(store: Store, tmp_path: Path) -> None:
+    indicator = json.loads((FEEDS / "stix" / "indicators-for-C2-with-COA.json").read_text())
+    objs = [o for o in indicator["objects"] if o["type"] == "indicator"]
+    body = tmp_path / "upload.json"
+    body.write_text(json.dumps({"sourcesystem": "Contoso TI", "stixobjects": objs}))
+
+    report = run(store, body)
+
+    assert report["created"] == len(objs)
+    sources = {r["source"] for r in list_indicators(store.engine, IndicatorQuery())}
+    assert sources == {"Contoso TI"}
+
+
+def test_benign_rows_of_a_published_list_are_not_made_malicious(store: Store) -> None:
+    report = run(store, FEEDS / "csv" / "Indicator_Release_Hashes.csv", source="Mandiant")
+
+    stored = set(values(store))
+    # The vendor's legitimate code-signing certificate and the samples marked Benign stay out.
+    assert "53f8dfc65169ccda021b72a62e0c22a4db7c4077f002fa742717d41b3c40f2c7" not in stored
+    assert "a25cadd48d70f6ea0c4a241d99c5241269e6faccb4054e62d16784640f8e53bc" not in stored
+    assert "32519b85c0b422e4656de6e6c41878e95fd95026267daab4215ee59c107d6c77" in stored
+    assert report["skipped"] and report["rejected"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "verdict"),
+    [
+        ({"malware_family": "Benign"}, "Benign"),
+        (
+            {"role": "Legitimate SolarWinds code-signing certificate"},
+            "Legitimate SolarWinds code-signing certificate",
+        ),
+        ({"malware_family": "SUNBURST", "role": "Installer"}, None),
+        ({"description": "benign-looking loader"}, None),
+    ],
+)
+def test_benign_verdict(fields: dict[str, str], verdict: str | None) -> None:
+    assert benign_verdict(fields) == verdict
+
+
+def test_defanged_list_values_are_refanged_and_reported(store: Store, tmp_path: Path) -> None:
+    listing = tmp_path / "defanged.txt"
+    listing.write_text("hxxps://evil[.]example.com/a\n")
+
+    report = run(store, listing)
+
+    assert values(store) == ["https://evil.example.com/a"]
+    assert any("refanged" in n for n in report["notices"])
+
+
+def test_stix20_bundle_is_rejected_not_half_read(store: Store) -> None:
+    report = run(store, FEEDS / "stix" / "pymisp_misp2stix2_stix20_bundle.json")
+
+    assert report["created"] == 0 and report["rejected"]
+    assert any("2.0" in r for r in report["rejections"])
+
+
+def test_revoked_indicators_do_not_reach_matching(store: Store, tmp_path: Path) -> None:
+    bundle = json.loads((FEEDS / "stix" / "indicators-for-C2-with-COA.json").read_text())
+    for obj in bundle["objects"]:
+        if obj["type"] == "indicator":
+            obj["revoked"] = True
+            obj["modified"] = "2030-01-01T00:00:00.000Z"
+    path = tmp_path / "revoked.json"
+    path.write_bytes(orjson.dumps(bundle))
+
+    run(store, FEEDS / "stix" / "indicators-for-C2-with-COA.json")
+    assert list(matchable_entries(store.engine))
+    run(store, path)
+
+    assert list(matchable_entries(store.engine)) == []
