@@ -110,8 +110,8 @@ def test_failed_batch_stores_nothing(store: Store) -> None:
         version("2024-01-01T00:00:00.000Z", id="indicator--11111111-1111-4111-8111-111111111111")
     )
     broken = prepare(BASE)
-    assert broken.indicator is not None
-    broken.indicator["pattern"] = None  # violates NOT NULL inside the same transaction
+    # A NULL json violates NOT NULL inside the same transaction, after the good row was written.
+    broken.row = (*broken.row[:-1], None)
 
     with pytest.raises(Exception, match="(?i)null"):
         store.upsert([good, broken])
@@ -142,6 +142,41 @@ def test_count_by_type(store: Store) -> None:
     assert store.count_by_type() == {"indicator": 1, "identity": 1}
 
 
+def test_row_follows_the_column_order() -> None:
+    from indicia.store.projection import ROW_COLUMNS
+
+    row = dict(zip(ROW_COLUMNS, prepare(BASE, source="feed").row, strict=True))
+
+    assert (row["id"], row["type"], row["source"], row["value"]) == (
+        BASE["id"],
+        "indicator",
+        "feed",
+        "198.51.100.23",
+    )
+    assert (row["valid_from"], row["labels"], row["json"][:20]) == (
+        "2024-01-01T00:00:00.000000Z",
+        '["c2"]',
+        '{"type":"indicator",',
+    )
+
+
 def test_bad_timestamp_is_a_stix_error() -> None:
     with pytest.raises(StixError, match="modified"):
         prepare(version("yesterday"))
+
+
+def test_new_version_rebuilds_observables_and_keeps_the_alert_count(store: Store) -> None:
+    from sqlalchemy import update
+
+    from indicia.store.schema import objects
+
+    store.upsert([prepare(BASE)])
+    with store.engine.begin() as conn:
+        conn.execute(update(objects).where(objects.c.id == BASE["id"]).values(alert_count=3))
+    newer = version("2024-02-01T00:00:00.000Z", pattern="[domain-name:value = 'c2.example.net']")
+    store.upsert([prepare(newer)])
+
+    entries = list(matchable_entries(store.engine))
+    assert [(e.kind, e.value) for e in entries] == [("domain-name", "c2.example.net")]
+    [row] = list_indicators(store.engine, IndicatorQuery())
+    assert (row["value"], row["alert_count"]) == ("c2.example.net", 3)

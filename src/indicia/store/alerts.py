@@ -4,7 +4,7 @@ An alert arriving for the same indicator, value and log source as a stored one w
 sighting lies within the fold window is merged into it (count added, first/last seen widened).
 Matching the same events twice must not double an alert, so an alert whose first event is the
 one a stored alert started with is taken as a re-run: its count replaces, never adds. Every
-write recomputes the Alerts column (``indicators.alert_count``) of the indicators it touched.
+write recomputes the Alerts column (``objects.alert_count``) of the indicators it touched.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from indicia.errors import InputError, NotFoundError
-from indicia.store.schema import alerts, indicators
+from indicia.store.schema import alerts
+from indicia.store.schema import objects as indicators
 
 STATUSES = ("new", "acknowledged", "closed")
 DEFAULT_WINDOW = timedelta(hours=1)

@@ -12,7 +12,11 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select
 
 from indicia.errors import InputError
 from indicia.matching.types import IndicatorEntry
-from indicia.store.schema import indicators, observables
+from indicia.store.schema import objects, observables
+
+# The indicator rows of the objects table.
+indicators = objects
+IS_INDICATOR = objects.c.type == "indicator"
 
 SORT_COLUMNS = {
     "value": indicators.c.value,
@@ -80,7 +84,7 @@ def _state_filter(state: str, now: str) -> ColumnElement[bool]:
 
 def _filters(query: IndicatorQuery) -> list[ColumnElement[bool]]:
     col = indicators.c
-    found: list[ColumnElement[bool]] = []
+    found: list[ColumnElement[bool]] = [IS_INDICATOR]
     if query.type:
         exact = _json_member(col.types, query.type)
         found.append(
@@ -118,7 +122,8 @@ def _ordered(statement: Select[Any], sort: str) -> Select[Any]:
 
 def list_indicators(engine: Engine, query: IndicatorQuery) -> list[dict[str, Any]]:
     """Rows of the intel-management list, decoded (JSON columns as lists)."""
-    statement = _ordered(select(indicators).where(*_filters(query)), query.sort)
+    columns = [c for c in indicators.c if c.name not in ("pk", "json")]
+    statement = _ordered(select(*columns).where(*_filters(query)), query.sort)
     statement = statement.offset(query.offset)
     if query.limit is not None:
         statement = statement.limit(query.limit)
@@ -135,7 +140,7 @@ def count_indicators(engine: Engine, query: IndicatorQuery) -> int:
 
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("types", "labels", "kill_chain_phases", "indicator_types"):
-        row[key] = orjson.loads(row[key])
+        row[key] = orjson.loads(row[key] or "[]")
     row["revoked"] = bool(row["revoked"])
     return row
 
@@ -150,7 +155,7 @@ def matchable_entries(engine: Engine) -> Iterator[IndicatorEntry]:
     col = indicators.c
     statement = (
         select(
-            observables.c.indicator_id,
+            col.id,
             observables.c.kind,
             observables.c.value,
             observables.c.port,
@@ -158,7 +163,7 @@ def matchable_entries(engine: Engine) -> Iterator[IndicatorEntry]:
             col.valid_until,
             col.confidence,
         )
-        .join(indicators, indicators.c.id == observables.c.indicator_id)
+        .join(indicators, indicators.c.pk == observables.c.object_pk)
         .where(col.revoked.is_(False))
     )
     with engine.connect() as conn:

@@ -1,7 +1,7 @@
 """Projections of STIX objects into the store's rows.
 
-The JSON of an object is kept whole; these rows are derived from it for listing, filtering and
-matching, and are rebuilt whenever a newer version of the object arrives.
+The JSON of an object is kept whole; the other columns of its row are derived from it for
+listing, filtering and matching, and are rebuilt whenever a newer version arrives.
 """
 
 from __future__ import annotations
@@ -18,52 +18,42 @@ from indicia.stix.patterns import extract_observables
 from indicia.stix.timestamps import format_timestamp, parse_timestamp
 
 ObservableRow = tuple[str, str, int | None]
-# The indicator row's columns, in the order ``Prepared.indicator`` holds them.
-INDICATOR_FIELDS = (
+# The columns of an ``objects`` row that a projection fills, in the order of ``Prepared.row``.
+ROW_COLUMNS = (
     "id",
+    "type",
+    "created",
+    "modified",
+    "revoked",
+    "tlp",
+    "source",
     "name",
-    "pattern",
+    "confidence",
+    "labels",
+    "severity",
+    "kill_chain_phases",
     "pattern_type",
     "types",
     "value",
     "indicator_types",
     "valid_from",
     "valid_until",
-    "confidence",
-    "severity",
-    "tlp",
-    "source",
-    "labels",
-    "kill_chain_phases",
-    "revoked",
-    "created",
-    "modified",
+    "json",
 )
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,9}))?Z")
 
 
 @dataclass(slots=True)
 class Prepared:
-    """One STIX object ready to be written: its JSON and the rows derived from it."""
+    """One STIX object ready to be written: its row and its observables."""
 
     obj: dict[str, Any]
     id: str
-    type: str
-    created: str | None
-    modified: str | None
+    version: str  # what orders two versions: ``modified``, else ``created``
     revoked: bool
-    tlp: str | None
-    source: str | None
     json: str
-    indicator: dict[str, Any] | None = None
+    row: tuple[Any, ...]
     observables: list[ObservableRow] = field(default_factory=list)
-
-    @property
-    def version(self) -> str:
-        """What orders two versions of this object: ``modified``, else ``created``."""
-        return self.modified or self.created or ""
-
-
-_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,9}))?Z")
 
 
 def stamp(value: str | None, *, field: str, object_id: str | None = None) -> str | None:
@@ -92,50 +82,48 @@ def prepare(
     source: str | None = None,
     observables: list[Observable] | None = None,
 ) -> Prepared:
-    """Derive the rows of ``obj``; ``observables`` may be passed when already extracted."""
+    """Derive the row of ``obj``; ``observables`` may be passed when already extracted."""
     object_id = obj["id"]
-    source = obj.get("x_indicia_source") or source
-    prepared = Prepared(
-        obj=obj,
-        id=object_id,
-        type=obj["type"],
-        created=stamp(obj.get("created"), field="created", object_id=object_id),
-        modified=stamp(obj.get("modified"), field="modified", object_id=object_id),
-        revoked=bool(obj.get("revoked", False)),
-        tlp=tlp_of(obj),
-        source=source,
-        json=orjson.dumps(obj).decode(),
+    created = stamp(obj.get("created"), field="created", object_id=object_id)
+    modified = stamp(obj.get("modified"), field="modified", object_id=object_id)
+    revoked = bool(obj.get("revoked", False))
+    text = orjson.dumps(obj).decode()
+    found: list[Observable] = []
+    indicator: tuple[Any, ...] = (None, None, None, None, None, None)
+    if obj["type"] == "indicator":
+        found = _pattern_observables(obj) if observables is None else observables
+        indicator = _indicator_columns(obj, found, object_id)
+    row = (
+        object_id,
+        obj["type"],
+        created,
+        modified,
+        revoked,
+        tlp_of(obj),
+        obj.get("x_indicia_source") or source,
+        obj.get("name"),
+        obj.get("confidence"),
+        _json_list(obj.get("labels")),
+        obj.get("x_indicia_severity"),
+        _json_list(obj.get("kill_chain_phases")),
+        *indicator,
+        text,
     )
-    if prepared.type == "indicator":
-        _project_indicator(prepared, observables)
-    return prepared
+    rows = [(o.kind.value, o.value, o.port) for o in found]
+    return Prepared(obj, object_id, modified or created or "", revoked, text, row, rows)
 
 
-def _project_indicator(prepared: Prepared, found: list[Observable] | None) -> None:
-    obj = prepared.obj
-    if found is None:
-        found = _pattern_observables(obj)
-    prepared.observables = [(o.kind.value, o.value, o.port) for o in found]
-    prepared.indicator = {
-        "id": prepared.id,
-        "name": obj.get("name"),
-        "pattern": obj["pattern"],
-        "pattern_type": obj["pattern_type"],
-        "types": _json_list(dict.fromkeys(o.display_type for o in found)),
-        "value": found[0].value if found else None,
-        "indicator_types": _json_list(obj.get("indicator_types")),
-        "valid_from": stamp(obj["valid_from"], field="valid_from", object_id=prepared.id),
-        "valid_until": stamp(obj.get("valid_until"), field="valid_until", object_id=prepared.id),
-        "confidence": obj.get("confidence"),
-        "severity": obj.get("x_indicia_severity"),
-        "tlp": prepared.tlp,
-        "source": prepared.source,
-        "labels": _json_list(obj.get("labels")),
-        "kill_chain_phases": _json_list(obj.get("kill_chain_phases")),
-        "revoked": prepared.revoked,
-        "created": prepared.created,
-        "modified": prepared.modified,
-    }
+def _indicator_columns(
+    obj: dict[str, Any], found: list[Observable], object_id: str
+) -> tuple[Any, ...]:
+    return (
+        obj["pattern_type"],
+        _json_list(dict.fromkeys(o.display_type for o in found)),
+        found[0].value if found else None,
+        _json_list(obj.get("indicator_types")),
+        stamp(obj["valid_from"], field="valid_from", object_id=object_id),
+        stamp(obj.get("valid_until"), field="valid_until", object_id=object_id),
+    )
 
 
 def _pattern_observables(obj: dict[str, Any]) -> list[Observable]:

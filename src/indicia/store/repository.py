@@ -13,19 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from indicia.errors import NotFoundError
 from indicia.store.engine import connect
-from indicia.store.projection import INDICATOR_FIELDS, Prepared
-from indicia.store.schema import indicators, object_versions, objects, observables
+from indicia.store.projection import ROW_COLUMNS, Prepared
+from indicia.store.schema import object_versions, objects, observables
 
 log = logging.getLogger(__name__)
 
-OBJECT_COLUMNS = ("id", "type", "created", "modified", "revoked", "tlp", "source", "json")
-INDICATOR_COLUMNS = (*INDICATOR_FIELDS, "alert_count")
-OBSERVABLE_COLUMNS = ("indicator_id", "kind", "value", "port")
+OBSERVABLE_COLUMNS = ("object_pk", "kind", "value", "port")
 # SQLite allows 32,766 bound parameters per statement; stay well below for IN lists.
 _CHUNK = 500
 
@@ -134,47 +132,54 @@ class Store:
         # every row, and SQLAlchemy's per-row parameter processing would cost more than the write.
         if not items:
             return
-        conn.exec_driver_sql(self._sql("objects", OBJECT_COLUMNS), [_object_row(i) for i in items])
-        rows = [(*item.indicator.values(), 0) for item in items if item.indicator is not None]
-        if rows:
-            conn.exec_driver_sql(self._sql("indicators", INDICATOR_COLUMNS), rows)
-        links = [(item.id, *row) for item in items for row in item.observables]
-        if links:
-            conn.exec_driver_sql(self._sql("observables", OBSERVABLE_COLUMNS), links)
+        conn.exec_driver_sql(self._insert_sql("objects", ROW_COLUMNS), [i.row for i in items])
+        self._link_observables(conn, [item for item in items if item.observables])
 
-    def _sql(self, table: str, columns: Sequence[str]) -> str:
-        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        marks = ", ".join([mark] * len(columns))
+    def _link_observables(self, conn: Connection, items: list[Prepared]) -> None:
+        if not items:
+            return
+        keys = self._keys(conn, [item.id for item in items])
+        links = [(keys[item.id], *row) for item in items for row in item.observables]
+        conn.exec_driver_sql(self._insert_sql("observables", OBSERVABLE_COLUMNS), links)
+
+    def _keys(self, conn: Connection, ids: list[str]) -> dict[str, int]:
+        keys: dict[str, int] = {}
+        for chunk in _chunks(ids):
+            query = select(objects.c.id, objects.c.pk).where(objects.c.id.in_(chunk))
+            keys.update((object_id, pk) for object_id, pk in conn.execute(query))
+        return keys
+
+    def _mark(self) -> str:
+        return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+
+    def _insert_sql(self, table: str, columns: Sequence[str]) -> str:
+        marks = ", ".join([self._mark()] * len(columns))
         return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
     def _supersede(self, conn: Connection, items: list[Prepared]) -> None:
+        """Keep the old JSON as history and rewrite the row in place (its alert count stays)."""
         if not items:
             return
         ids = [item.id for item in items]
-        counts: dict[str, int] = {}
         for chunk in _chunks(ids):
             keep = select(objects.c.id, objects.c.modified, objects.c.json)
             keep = keep.where(objects.c.id.in_(chunk), objects.c.modified.is_not(None))
             conn.execute(insert(object_versions).from_select(["id", "modified", "json"], keep))
-            query = select(indicators.c.id, indicators.c.alert_count)
-            for object_id, count in conn.execute(query.where(indicators.c.id.in_(chunk))):
-                counts[object_id] = count
-            conn.execute(delete(observables).where(observables.c.indicator_id.in_(chunk)))
-            conn.execute(delete(indicators).where(indicators.c.id.in_(chunk)))
-            conn.execute(delete(objects).where(objects.c.id.in_(chunk)))
-        self._insert(conn, items)
-        for object_id, count in counts.items():
-            if count:
-                carry = update(indicators).where(indicators.c.id == object_id)
-                conn.execute(carry.values(alert_count=count))
+            owned = select(objects.c.pk).where(objects.c.id.in_(chunk))
+            conn.execute(delete(observables).where(observables.c.object_pk.in_(owned)))
+        mark = self._mark()
+        assignments = ", ".join(f"{column} = {mark}" for column in ROW_COLUMNS[1:])
+        sql = f"UPDATE objects SET {assignments} WHERE id = {mark}"
+        conn.exec_driver_sql(sql, [(*item.row[1:], item.id) for item in items])
+        self._link_observables(conn, [item for item in items if item.observables])
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete objects, their history and their projections; returns how many existed."""
         removed = 0
         with self.engine.begin() as conn:
             for chunk in _chunks(list(ids)):
-                conn.execute(delete(observables).where(observables.c.indicator_id.in_(chunk)))
-                conn.execute(delete(indicators).where(indicators.c.id.in_(chunk)))
+                owned = select(objects.c.pk).where(objects.c.id.in_(chunk))
+                conn.execute(delete(observables).where(observables.c.object_pk.in_(owned)))
                 conn.execute(delete(object_versions).where(object_versions.c.id.in_(chunk)))
                 removed += conn.execute(delete(objects).where(objects.c.id.in_(chunk))).rowcount
         return removed
@@ -223,16 +228,3 @@ class Store:
         query = select(objects.c.type, func.count()).group_by(objects.c.type)
         with self.engine.connect() as conn:
             return {str(kind): int(n) for kind, n in conn.execute(query)}
-
-
-def _object_row(item: Prepared) -> tuple[Any, ...]:
-    return (
-        item.id,
-        item.type,
-        item.created,
-        item.modified,
-        item.revoked,
-        item.tlp,
-        item.source,
-        item.json,
-    )

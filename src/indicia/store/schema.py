@@ -1,9 +1,13 @@
 """The store's tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
 
-``objects`` holds every STIX object's current version as JSON: it is the stored truth.
-``object_versions`` keeps the versions a newer ``modified`` superseded. ``indicators`` and
-``observables`` are projections of indicator objects for querying and matching; ``alerts`` are
-what matching found. Timestamps are stored as fixed-width RFC 3339 text with microseconds
+``objects`` holds every STIX object's current version as JSON, the stored truth, in one wide
+row whose other columns are projections of that JSON for listing, filtering and matching (the
+indicator columns stay empty for other types). ``object_versions`` keeps the versions a newer
+``modified`` superseded; ``observables`` holds the canonical values of indicator patterns;
+``alerts`` are what matching found. One wide row (rather than a table per projection) keeps an
+import to one random-keyed index write per object, which is what bulk imports pay for.
+
+Timestamps are stored as fixed-width RFC 3339 text with microseconds
 (``2024-03-05T10:20:30.123456Z``), which sorts and compares correctly on both databases.
 """
 
@@ -29,13 +33,27 @@ STAMP = String(27)
 objects = Table(
     "objects",
     metadata,
-    Column("id", ID, primary_key=True),
-    Column("type", String(64), nullable=False, index=True),
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", ID, nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
     Column("created", STAMP),
     Column("modified", STAMP),
-    Column("revoked", Boolean, nullable=False, default=False),
+    Column("revoked", Boolean, nullable=False),
     Column("tlp", String(16)),
     Column("source", String(200)),
+    Column("name", Text),
+    Column("confidence", Integer),
+    Column("labels", Text, nullable=False),  # JSON list: the object's tags
+    Column("severity", String(16)),
+    Column("kill_chain_phases", Text, nullable=False),  # JSON list of {kill_chain_name, phase_name}
+    # Indicators only: the pattern's observables, for listing; validity; alert count.
+    Column("pattern_type", String(32)),
+    Column("types", Text),  # JSON list of the observables' display types
+    Column("value", Text),  # the first observable's canonical value
+    Column("indicator_types", Text),  # JSON list
+    Column("valid_from", STAMP),
+    Column("valid_until", STAMP),
+    Column("alert_count", Integer, nullable=False, server_default="0"),
     Column("json", Text, nullable=False),
 )
 
@@ -47,39 +65,15 @@ object_versions = Table(
     Column("json", Text, nullable=False),
 )
 
-indicators = Table(
-    "indicators",
-    metadata,
-    Column("id", ID, ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True),
-    Column("name", Text),
-    Column("pattern", Text, nullable=False),
-    Column("pattern_type", String(32), nullable=False),
-    Column("types", Text, nullable=False),  # display types of its observables, JSON list
-    Column("value", Text),  # the first observable's canonical value, for listing and search
-    Column("indicator_types", Text, nullable=False),  # JSON list
-    Column("valid_from", STAMP, nullable=False),
-    Column("valid_until", STAMP),
-    Column("confidence", Integer),
-    Column("severity", String(16)),
-    Column("tlp", String(16)),
-    Column("source", String(200)),
-    Column("labels", Text, nullable=False),  # JSON list: the indicator's tags
-    Column("kill_chain_phases", Text, nullable=False),  # JSON list of {kill_chain_name, phase_name}
-    Column("revoked", Boolean, nullable=False, default=False),
-    Column("created", STAMP, nullable=False),
-    Column("modified", STAMP, nullable=False),
-    Column("alert_count", Integer, nullable=False, default=0),
-)
-
 observables = Table(
     "observables",
     metadata,
-    Column("indicator_id", ID, ForeignKey("objects.id", ondelete="CASCADE"), nullable=False),
+    Column("object_pk", Integer, ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("value", Text, nullable=False),
     Column("port", Integer),
     Index("ix_observables_kind_value", "kind", "value"),
-    Index("ix_observables_indicator", "indicator_id"),
+    Index("ix_observables_object", "object_pk"),
 )
 
 alerts = Table(
@@ -102,7 +96,7 @@ alerts = Table(
     Column("confidence", Integer),
     Column("tags", Text, nullable=False),
     Column("event_action", String(32)),
-    Column("status", String(16), nullable=False, default="new"),
+    Column("status", String(16), nullable=False),
     Column("created", STAMP, nullable=False),
     Column("updated", STAMP, nullable=False),
     Index("ix_alerts_fold", "indicator_id", "matched_value", "log_source", "last_seen"),

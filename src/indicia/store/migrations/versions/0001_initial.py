@@ -1,4 +1,4 @@
-"""Initial schema: objects, versions, indicator and observable projections, alerts.
+"""Initial schema: objects with their projections, versions, observables, alerts.
 
 Revision ID: 0001
 Revises:
@@ -19,13 +19,26 @@ STAMP = sa.String(27)
 def upgrade() -> None:
     op.create_table(
         "objects",
-        sa.Column("id", ID, primary_key=True),
-        sa.Column("type", sa.String(64), nullable=False, index=True),
+        sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", ID, nullable=False, unique=True),
+        sa.Column("type", sa.String(64), nullable=False),
         sa.Column("created", STAMP),
         sa.Column("modified", STAMP),
         sa.Column("revoked", sa.Boolean, nullable=False),
         sa.Column("tlp", sa.String(16)),
         sa.Column("source", sa.String(200)),
+        sa.Column("name", sa.Text),
+        sa.Column("confidence", sa.Integer),
+        sa.Column("labels", sa.Text, nullable=False),
+        sa.Column("severity", sa.String(16)),
+        sa.Column("kill_chain_phases", sa.Text, nullable=False),
+        sa.Column("pattern_type", sa.String(32)),
+        sa.Column("types", sa.Text),
+        sa.Column("value", sa.Text),
+        sa.Column("indicator_types", sa.Text),
+        sa.Column("valid_from", STAMP),
+        sa.Column("valid_until", STAMP),
+        sa.Column("alert_count", sa.Integer, nullable=False, server_default="0"),
         sa.Column("json", sa.Text, nullable=False),
     )
     op.create_table(
@@ -35,36 +48,16 @@ def upgrade() -> None:
         sa.Column("json", sa.Text, nullable=False),
     )
     op.create_table(
-        "indicators",
-        sa.Column("id", ID, sa.ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("name", sa.Text),
-        sa.Column("pattern", sa.Text, nullable=False),
-        sa.Column("pattern_type", sa.String(32), nullable=False),
-        sa.Column("types", sa.Text, nullable=False),
-        sa.Column("value", sa.Text),
-        sa.Column("indicator_types", sa.Text, nullable=False),
-        sa.Column("valid_from", STAMP, nullable=False),
-        sa.Column("valid_until", STAMP),
-        sa.Column("confidence", sa.Integer),
-        sa.Column("severity", sa.String(16)),
-        sa.Column("tlp", sa.String(16)),
-        sa.Column("source", sa.String(200)),
-        sa.Column("labels", sa.Text, nullable=False),
-        sa.Column("kill_chain_phases", sa.Text, nullable=False),
-        sa.Column("revoked", sa.Boolean, nullable=False),
-        sa.Column("created", STAMP, nullable=False),
-        sa.Column("modified", STAMP, nullable=False),
-        sa.Column("alert_count", sa.Integer, nullable=False),
-    )
-    op.create_table(
         "observables",
-        sa.Column("indicator_id", ID, sa.ForeignKey("objects.id", ondelete="CASCADE")),
+        sa.Column(
+            "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False
+        ),  # fmt: skip
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
         sa.Column("port", sa.Integer),
     )
     op.create_index("ix_observables_kind_value", "observables", ["kind", "value"])
-    op.create_index("ix_observables_indicator", "observables", ["indicator_id"])
+    op.create_index("ix_observables_object", "observables", ["object_pk"])
     op.create_table(
         "alerts",
         sa.Column("id", ID, primary_key=True),
@@ -94,5 +87,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("alerts", "observables", "indicators", "object_versions", "objects"):
+    for table in ("alerts", "observables", "object_versions", "objects"):
         op.drop_table(table)
