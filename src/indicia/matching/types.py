@@ -58,7 +58,5 @@ class Engine(Protocol):
     def load(self, entries: Iterable[IndicatorEntry]) -> None:
         """Replace the engine's indicators with these."""
 
-    def match(
-        self, events: Iterable[Event], *, min_confidence: int = 0
-    ) -> Iterator[MatchResult]:
+    def match(self, events: Iterable[Event], *, min_confidence: int = 0) -> Iterator[MatchResult]:
         """Yield every match of the events against the indicators valid at each event's time."""
