@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/indicia demo
+	$(BIN)/indicia demo --intel demo/sunburst/Indicator_Release_NBIs.csv --intel demo/sunburst/Indicator_Release_Hashes.csv
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

@@ -165,8 +165,8 @@ def ioc_list(
     sort: Annotated[
         str, typer.Option(help="Column to sort by; prefix - for descending.")
     ] = "-modified",
-    limit: Annotated[int | None, typer.Option(min=0)] = None,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most this many rows.")] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many rows first.")] = 0,
     columns: Annotated[str | None, typer.Option(help="Comma-separated columns to show.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:

@@ -168,7 +168,7 @@ def list_alerts(
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as conn:
-        rows = [dict(row._mapping) for row in conn.execute(query)]
+        rows = [{str(k): v for k, v in row._mapping.items()} for row in conn.execute(query)]
     for row in rows:
         for key in ("indicator_ids", "kill_chain_phases", "tags"):
             row[key] = orjson.loads(row[key])

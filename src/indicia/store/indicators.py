@@ -117,7 +117,8 @@ def _ordered(statement: Select[Any], sort: str) -> Select[Any]:
         known = ", ".join(sorted(SORT_COLUMNS))
         raise InputError("--sort", f"cannot sort by {key!r}; choose one of {known}")
     order = column.desc() if descending else column.asc()
-    return statement.order_by(order, indicators.c.id)
+    # Ties go to the most recently changed, so what an analyst just did shows first.
+    return statement.order_by(order, indicators.c.modified.desc(), indicators.c.id)
 
 
 def list_indicators(engine: Engine, query: IndicatorQuery) -> list[dict[str, Any]]:
@@ -128,7 +129,10 @@ def list_indicators(engine: Engine, query: IndicatorQuery) -> list[dict[str, Any
     if query.limit is not None:
         statement = statement.limit(query.limit)
     with engine.connect() as conn:
-        return [_decoded(dict(row._mapping)) for row in conn.execute(statement)]
+        return [
+            _decoded({str(k): v for k, v in row._mapping.items()})
+            for row in conn.execute(statement)
+        ]
 
 
 def count_indicators(engine: Engine, query: IndicatorQuery) -> int:

@@ -1,0 +1,102 @@
+"""``indicia listen``: match syslog and CEF as it arrives, and store each alert at once.
+
+New indicators are picked up without a restart: the listener looks at the indicator table
+every few seconds and reloads the streaming engine when it changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from indicia.matching.alerts import Alert, IndicatorContext
+from indicia.matching.listen import ListenerStats, SyslogListener
+from indicia.matching.run import indicator_contexts, default_warninglists
+from indicia.matching.stream import StreamEngine
+from indicia.store import Store
+from indicia.store.alerts import save_alerts
+from indicia.store.indicators import matchable_entries
+from indicia.store.indicators import IS_INDICATOR, indicators
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ListenOptions:
+    """Where to listen and how to match."""
+
+    udp: str | None = "udp://127.0.0.1:5514"
+    tcp: str | None = "tcp://127.0.0.1:5514"
+    min_confidence: int = 0
+    warninglists: bool = True
+    reload_every: float = 5.0
+
+
+def _version(store: Store) -> tuple[int, str | None]:
+    query = select(func.count(), func.max(indicators.c.modified)).where(IS_INDICATOR)
+    with store.engine.connect() as conn:
+        count, newest = conn.execute(query).one()
+    return int(count), newest
+
+
+class IntelWatcher:
+    """Keeps a streaming engine and the alert contexts in step with the store."""
+
+    def __init__(self, store: Store, engine: StreamEngine) -> None:
+        self.store = store
+        self.engine = engine
+        self.contexts: dict[str, IndicatorContext] = {}
+        self.version: tuple[int, str | None] | None = None
+
+    def refresh(self) -> bool:
+        """Reload when the indicators changed; says whether it did."""
+        version = _version(self.store)
+        if version == self.version:
+            return False
+        self.contexts = indicator_contexts(self.store)
+        self.engine.reload(list(matchable_entries(self.store.engine)))
+        self.version = version
+        log.info("listener loaded %d indicators", version[0])
+        return True
+
+    def context_for(self, indicator_id: str) -> IndicatorContext:
+        """The stored context of an indicator (a bare one if it vanished meanwhile)."""
+        return self.contexts.get(indicator_id) or IndicatorContext(indicator_id)
+
+
+async def serve(
+    store: Store,
+    options: ListenOptions,
+    on_alert: Callable[[Alert], None],
+    stop: asyncio.Event,
+    on_start: Callable[[SyslogListener], None] | None = None,
+) -> ListenerStats:
+    """Listen until ``stop`` is set; store every new alert, then the final counts of all."""
+    engine = StreamEngine(warninglists=default_warninglists() if options.warninglists else None)
+    watcher = IntelWatcher(store, engine)
+    watcher.refresh()
+
+    def alert_arrived(alert: Alert) -> None:
+        save_alerts(store.engine, [alert])
+        on_alert(alert)
+
+    listener = SyslogListener(
+        engine, alert_arrived, udp=options.udp, tcp=options.tcp,
+        context_for=watcher.context_for, min_confidence=options.min_confidence,
+    )  # fmt: skip
+    async with listener:
+        if on_start:
+            on_start(listener)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=options.reload_every)
+            except TimeoutError:
+                watcher.refresh()
+        await listener.drain()
+    # Repeats folded into alerts after they were first stored: write their final counts.
+    save_alerts(store.engine, listener.folder.alerts())
+    return listener.stats()

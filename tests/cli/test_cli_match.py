@@ -1,0 +1,73 @@
+"""match, hunt, alerts and demo from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from indicia.cli import app
+
+DATA = Path(__file__).parent.parent / "data"
+UMBRELLA = str(DATA / "logs" / "dns" / "umbrella-solarigate-beacon.csv")
+CSL = str(DATA / "logs" / "cef" / "sentinel-commonsecuritylog-solarigate.csv")
+
+
+def cli(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_match_json_then_alerts_ack_and_close(indicia_home: Path) -> None:
+    cli("ioc", "add", "avsvmcloud.com", "--valid-from", "2019-01-01", "--confidence", "90")
+
+    report = json.loads(cli("match", UMBRELLA, CSL, "--output", "json"))
+
+    assert (report["events"], report["matches"], report["suppressed"]) == (2, 2, 0)
+    assert len(report["alerts"]) == 2
+    first = report["alerts"][0]["id"]
+    cli("alerts", "ack", first)
+    assert [
+        a["id"] for a in json.loads(cli("alerts", "--status", "acknowledged", "--format", "json"))
+    ] == [first]
+    cli("alerts", "close", first)
+    assert json.loads(cli("alerts", "--status", "acknowledged", "--format", "json")) == []
+    assert "no alert with id" in cli("alerts", "close", "alert--nope", code=2)
+    assert "unknown status" in cli("alerts", "--status", "open", code=2)
+
+
+def test_match_table_summary_and_jsonl(indicia_home: Path) -> None:
+    cli("ioc", "add", "avsvmcloud.com", "--valid-from", "2019-01-01")
+
+    table = cli("match", UMBRELLA)
+    assert "events read 1" in table and "matches 1" in table and "avsvmcloud.com" in table
+
+    lines = cli("match", UMBRELLA, "--output", "jsonl").splitlines()
+    assert [json.loads(line)["matched_value"] for line in lines] == ["avsvmcloud.com"]
+
+
+def test_hunt_uses_current_indicators_on_old_logs(indicia_home: Path) -> None:
+    cli("ioc", "add", "avsvmcloud.com")  # valid from now; the logs are from 2019 and 2021
+
+    assert json.loads(cli("match", UMBRELLA, "--output", "json"))["matches"] == 0
+    assert json.loads(cli("hunt", UMBRELLA, "--output", "json"))["older_than_since"] == 1
+    hunted = json.loads(cli("hunt", UMBRELLA, "--since", "3000d", "--output", "json"))
+    assert hunted["matches"] == 1
+    assert "neither a span" in cli("hunt", UMBRELLA, "--since", "fortnight", code=2)
+
+
+def test_demo_prints_honest_alerts_from_the_bundled_logs(indicia_home: Path) -> None:
+    repo = Path(__file__).parent.parent.parent
+    out = cli(
+        "demo",
+        "--intel", str(repo / "demo" / "sunburst" / "Indicator_Release_NBIs.csv"),
+        "--intel", str(repo / "demo" / "sunburst" / "Indicator_Release_Hashes.csv"),
+    )  # fmt: skip
+
+    assert "Web App Attack" in out and "123.56.220.219" in out
+    assert "SUNBURST C2 domain" in out
+    assert "alerts 2" in out
+    assert "umbrella" in out and "commonsecuritylog" in out
+    assert (indicia_home / "demo" / "indicia.db").exists()
