@@ -14,9 +14,16 @@ import typer
 from rich.console import Console
 
 from indicia import __version__, services
-from indicia.cli_output import print_intel, print_records
+from indicia.cli_output import (
+    import_progress,
+    print_import_report,
+    print_intel,
+    print_object_counts,
+    print_records,
+)
 from indicia.errors import IndiciaError
 from indicia.importer import ImportDefaults, Importer
+from indicia.stix.markings import normalize_tlp
 from indicia.stix.timestamps import parse_timestamp
 from indicia.store import Store
 from indicia.store.indicators import IndicatorQuery
@@ -177,8 +184,6 @@ def ioc_list(
     try:
         if len(states) > 1:
             raise IndiciaError("choose at most one of --active, --expired and --revoked")
-        from indicia.stix.markings import normalize_tlp
-
         query = IndicatorQuery(
             type=type_,
             source=source,
@@ -293,8 +298,6 @@ def objects_command(
             counts = store.count_by_type()
     except IndiciaError as exc:
         raise _fail(exc) from exc
-    from indicia.cli_output import print_object_counts
-
     print_object_counts(console, counts, fmt=fmt)
 
 
@@ -317,8 +320,6 @@ def import_command(
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Import files; re-running the same file changes nothing."""
-    from indicia.cli_output import import_progress, print_import_report
-
     defaults = ImportDefaults(
         source=source,
         tlp=tlp,

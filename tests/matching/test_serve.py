@@ -1,0 +1,61 @@
+"""indicia listen's service: alerts stored as they arrive, new indicators picked up live."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from indicia.matching.alerts import Alert
+from indicia.matching.serve import ListenOptions, serve
+from indicia.services import Classification, add_indicator
+from indicia.store import Store
+from indicia.store.alerts import list_alerts
+
+SINCE = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def cef(destination: str) -> bytes:
+    return f"CEF:0|Example|FW|1.0|100|conn|3|rt=1717243200000 src=10.1.2.3 dst={destination} act=allow\n".encode()
+
+
+async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def test_listener_stores_alerts_and_reloads_new_indicators(sqlite_store: Store) -> None:
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="first"))
+    seen: list[Alert] = []
+    options = ListenOptions(udp="udp://127.0.0.1:0", tcp="tcp://127.0.0.1:0", reload_every=0.1,
+                            warninglists=False)  # fmt: skip
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            serve(sqlite_store, options, seen.append, stop, started.set_result)
+        )
+        listener = await started
+        with socket.create_connection(listener.tcp_address) as conn:
+            conn.sendall(cef("198.18.7.7"))
+            await _wait_for(lambda: len(seen) == 1)
+
+            add_indicator(
+                sqlite_store, "198.18.8.8", Classification(valid_from=SINCE, name="later")
+            )
+            await asyncio.sleep(0.4)  # a few reload periods
+            conn.sendall(cef("198.18.8.8"))
+            await _wait_for(lambda: len(seen) == 2)
+        stop.set()
+        await task
+
+    asyncio.run(scenario())
+
+    assert [a.matched_value for a in seen] == ["198.18.7.7", "198.18.8.8"]
+    stored = list_alerts(sqlite_store.engine)
+    assert sorted(a["matched_value"] for a in stored) == ["198.18.7.7", "198.18.8.8"]
+    assert {a["log_source"] for a in stored} == {seen[0].log_source}
