@@ -54,10 +54,18 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 ALERT_COLUMNS = (
-    ("Last seen", "last_seen"), ("Severity", "severity"), ("Matched", "matched_value"),
-    ("Field", "field"), ("Log source", "log_source"), ("Count", "count"), ("TLP", "tlp"),
-    ("Action", "event_action"), ("Status", "status"), ("Raw event", "raw_ref"), ("ID", "id"),
-)  # fmt: skip
+    ("Last seen", "last_seen"),
+    ("Severity", "severity"),
+    ("Matched", "matched_value"),
+    ("Field", "field"),
+    ("Log source", "log_source"),
+    ("Count", "count"),
+    ("TLP", "tlp"),
+    ("Action", "event_action"),
+    ("Status", "status"),
+    ("Raw event", "raw_ref"),
+    ("ID", "id"),
+)
 
 
 def print_alerts(rows: list[dict[str, Any]], *, title: str = "Alerts") -> None:
@@ -142,8 +150,9 @@ def match_command(
         floor = parse_since(since)
     except IndiciaError as exc:
         raise _fail(exc) from exc
-    options = MatchOptions(fmt=fmt, since=floor, min_confidence=min_confidence,
-                           warninglists=not no_warninglists)  # fmt: skip
+    options = MatchOptions(
+        fmt=fmt, since=floor, min_confidence=min_confidence, warninglists=not no_warninglists
+    )
     _run(logs, options, output)
 
 
@@ -162,8 +171,13 @@ def hunt_command(
         floor = parse_since(since)
     except IndiciaError as exc:
         raise _fail(exc) from exc
-    options = MatchOptions(fmt=fmt, since=floor, min_confidence=min_confidence,
-                           warninglists=not no_warninglists, hunt=True)  # fmt: skip
+    options = MatchOptions(
+        fmt=fmt,
+        since=floor,
+        min_confidence=min_confidence,
+        warninglists=not no_warninglists,
+        hunt=True,
+    )
     _run(logs, options, output)
 
 
@@ -219,11 +233,18 @@ def alerts_close(ids: Annotated[list[str], typer.Argument(help="Alert ids.")]) -
 
 
 def _alert_line(alert: Alert) -> str:
-    return orjson.dumps({
-        "id": alert.id, "indicator_ids": alert.indicator_ids, "matched_value": alert.matched_value,
-        "field": alert.field, "log_source": alert.log_source, "severity": alert.severity,
-        "first_seen": alert.first_seen.isoformat(), "raw_ref": alert.raw_ref,
-    }).decode()  # fmt: skip
+    return orjson.dumps(
+        {
+            "id": alert.id,
+            "indicator_ids": alert.indicator_ids,
+            "matched_value": alert.matched_value,
+            "field": alert.field,
+            "log_source": alert.log_source,
+            "severity": alert.severity,
+            "first_seen": alert.first_seen.isoformat(),
+            "raw_ref": alert.raw_ref,
+        }
+    ).decode()
 
 
 def listen_command(
@@ -244,8 +265,12 @@ def listen_command(
     other = [s for s in syslog if s not in udp + tcp]
     if other or len(udp) > 1 or len(tcp) > 1:
         raise _fail(InputError("--syslog", "give at most one udp:// and one tcp:// address"))
-    options = ListenOptions(udp=udp[0] if udp else None, tcp=tcp[0] if tcp else None,
-                            min_confidence=min_confidence, warninglists=not no_warninglists)  # fmt: skip
+    options = ListenOptions(
+        udp=udp[0] if udp else None,
+        tcp=tcp[0] if tcp else None,
+        min_confidence=min_confidence,
+        warninglists=not no_warninglists,
+    )
 
     async def main() -> None:
         stop = asyncio.Event()

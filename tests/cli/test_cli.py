@@ -12,10 +12,28 @@ from typer.testing import CliRunner
 from indicia.cli import app
 
 WALKTHROUGH = [
-    "ioc", "add", "123.56.220.219", "--type", "ipv4-addr", "--name", "Web App Attack",
-    "--kill-chain", "lockheed:reconnaissance", "--severity", "medium", "--tlp", "amber",
-    "--confidence", "80", "--tag", "web-attack", "--tag", "scanner", "--source", "AbuseIPDB",
-]  # fmt: skip
+    "ioc",
+    "add",
+    "123.56.220.219",
+    "--type",
+    "ipv4-addr",
+    "--name",
+    "Web App Attack",
+    "--kill-chain",
+    "lockheed:reconnaissance",
+    "--severity",
+    "medium",
+    "--tlp",
+    "amber",
+    "--confidence",
+    "80",
+    "--tag",
+    "web-attack",
+    "--tag",
+    "scanner",
+    "--source",
+    "AbuseIPDB",
+]
 
 
 def cli(*args: str, code: int = 0, stdin: str | None = None) -> str:
@@ -58,10 +76,23 @@ def test_add_prints_the_id_and_list_shows_the_classification(walkthrough: str) -
         {"kill_chain_name": "lockheed-martin-cyber-kill-chain", "phase_name": "reconnaissance"}
     ]
     expected_keys = {
-        "id", "value", "name", "type", "source", "confidence", "alerts", "tags", "tlp",
-        "severity", "kill_chain_phases", "valid_from", "valid_until", "revoked", "created",
+        "id",
+        "value",
+        "name",
+        "type",
+        "source",
+        "confidence",
+        "alerts",
+        "tags",
+        "tlp",
+        "severity",
+        "kill_chain_phases",
+        "valid_from",
+        "valid_until",
+        "revoked",
+        "created",
         "modified",
-    }  # fmt: skip
+    }
     assert expected_keys <= set(row)
 
 

@@ -32,10 +32,15 @@ HAND_MADE = [
 def populated(sqlite_store: Store, tmp_path: Path) -> Store:
     for value, kind, tlp, chains in HAND_MADE:
         classification = Classification(
-            name=f"hand-made {value}", tlp=tlp, kill_chains=chains, severity="high",
-            confidence=70, tags=["unit"], source="analyst",
+            name=f"hand-made {value}",
+            tlp=tlp,
+            kill_chains=chains,
+            severity="high",
+            confidence=70,
+            tags=["unit"],
+            source="analyst",
             valid_until=datetime(2030, 1, 1, tzinfo=UTC),
-        )  # fmt: skip
+        )
         add_indicator(sqlite_store, value, classification, kind=kind)
     listing = tmp_path / "list.csv"
     listing.write_text("value,type,tags\nc2.example.net,domain-name,c2\n")

@@ -22,9 +22,13 @@ SUNBURST_FROM = datetime(2019, 1, 1, tzinfo=UTC)
 
 def sunburst(store: Store, **changes: object) -> str:
     fields: dict[str, object] = {
-        "name": "SUNBURST C2 domain", "severity": "high", "confidence": 95, "tlp": "clear",
-        "kill_chains": ["lockheed:command-and-control"], "valid_from": SUNBURST_FROM,
-    }  # fmt: skip
+        "name": "SUNBURST C2 domain",
+        "severity": "high",
+        "confidence": 95,
+        "tlp": "clear",
+        "kill_chains": ["lockheed:command-and-control"],
+        "valid_from": SUNBURST_FROM,
+    }
     fields.update(changes)
     obj = add_indicator(store, "avsvmcloud.com", Classification(**fields))  # type: ignore[arg-type]
     return str(obj["id"])
@@ -137,7 +141,8 @@ def test_unreadable_lines_are_counted_with_their_position(
     [
         # Case C027: an IP delivered as a network-traffic pattern still matches the IP field.
         (
-            "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.50']",
+            "[network-traffic:dst_ref.type = 'ipv4-addr'"
+            " AND network-traffic:dst_ref.value = '203.0.113.50']",
             1,
         ),
         ("[ipv4-addr:value = '203.0.113.0/24']", 1),

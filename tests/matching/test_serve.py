@@ -17,7 +17,8 @@ SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def cef(destination: str) -> bytes:
-    return f"CEF:0|Example|FW|1.0|100|conn|3|rt=1717243200000 src=10.1.2.3 dst={destination} act=allow\n".encode()
+    head = "CEF:0|Example|FW|1.0|100|conn|3|"
+    return f"{head}rt=1717243200000 src=10.1.2.3 dst={destination} act=allow\n".encode()
 
 
 async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:

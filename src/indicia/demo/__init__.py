@@ -30,21 +30,31 @@ HAND_MADE: tuple[tuple[str, str, Classification], ...] = (
         "123.56.220.219",
         "ipv4-addr",
         Classification(
-            name="Web App Attack", tlp="amber", kill_chains=["lockheed:reconnaissance"],
-            severity="medium", confidence=80, tags=["web-attack"], source="AbuseIPDB",
+            name="Web App Attack",
+            tlp="amber",
+            kill_chains=["lockheed:reconnaissance"],
+            severity="medium",
+            confidence=80,
+            tags=["web-attack"],
+            source="AbuseIPDB",
         ),
     ),
     (
         "avsvmcloud.com",
         "domain-name",
         Classification(
-            name="SUNBURST C2 domain", tlp="clear", kill_chains=["lockheed:command-and-control"],
-            severity="high", confidence=95, tags=["sunburst", "unc2452"],
-            source="FireEye advisory", indicator_types=["malicious-activity", "attribution"],
+            name="SUNBURST C2 domain",
+            tlp="clear",
+            kill_chains=["lockheed:command-and-control"],
+            severity="high",
+            confidence=95,
+            tags=["sunburst", "unc2452"],
+            source="FireEye advisory",
+            indicator_types=["malicious-activity", "attribution"],
             valid_from=datetime(2019, 1, 1, tzinfo=UTC),
         ),
     ),
-)  # fmt: skip
+)
 
 
 @dataclass(slots=True)

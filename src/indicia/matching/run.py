@@ -28,15 +28,14 @@ from indicia.matching.alerts import (
     to_sighting,
 )
 from indicia.matching.batch import BatchEngine
-from indicia.matching.types import IndicatorEntry, Match, MatchResult, Suppressed
+from indicia.matching.types import IndicatorEntry, MatchResult, Suppressed
 from indicia.matching.warninglists import CLOUD_LISTS, Warninglists
 from indicia.stix.objects import validate_object
 from indicia.stix.timestamps import format_timestamp
 from indicia.store import Store, prepare
 from indicia.store.alerts import list_alerts, save_alerts
-from indicia.store.indicators import matchable_entries, parse_stamp
+from indicia.store.indicators import IS_INDICATOR, indicators, matchable_entries, parse_stamp
 from indicia.store.schema import alerts as alerts_table
-from indicia.store.indicators import IS_INDICATOR, indicators
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +115,8 @@ def hunt_entries(entries: Iterable[IndicatorEntry], now: datetime) -> Iterator[I
 def indicator_contexts(store: Store) -> dict[str, IndicatorContext]:
     """What each current indicator gives the alerts it raises."""
     col = indicators.c
-    query = select(col.id, col.name, col.severity, col.confidence, col.tlp,
-                   col.kill_chain_phases, col.labels).where(IS_INDICATOR, col.revoked.is_(False))  # fmt: skip
+    columns = (col.id, col.name, col.severity, col.confidence, col.tlp, col.kill_chain_phases)
+    query = select(*columns, col.labels).where(IS_INDICATOR, col.revoked.is_(False))
     with store.engine.connect() as conn:
         return {
             row.id: IndicatorContext(
@@ -201,8 +200,12 @@ def match_logs(store: Store, paths: Sequence[str | Path], options: MatchOptions)
     stored = _stored(store, saved.ids)
     _record_sightings(store, stored)
     run.report.alerts = [_public(row) for row in stored]
-    log.info("matched %d events: %d matches, %d alerts", run.report.events, run.report.matches,
-             len(stored))  # fmt: skip
+    log.info(
+        "matched %d events: %d matches, %d alerts",
+        run.report.events,
+        run.report.matches,
+        len(stored),
+    )
     return run.report
 
 
@@ -250,4 +253,4 @@ def _record_sightings(store: Store, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {str(key): row[key] for key in alerts_table.c.keys()}
+    return {str(key): row[key] for key in alerts_table.c.keys()}  # noqa: SIM118 - a column set

@@ -15,12 +15,11 @@ from sqlalchemy import func, select
 
 from indicia.matching.alerts import Alert, IndicatorContext
 from indicia.matching.listen import ListenerStats, SyslogListener
-from indicia.matching.run import indicator_contexts, default_warninglists
+from indicia.matching.run import default_warninglists, indicator_contexts
 from indicia.matching.stream import StreamEngine
 from indicia.store import Store
 from indicia.store.alerts import save_alerts
-from indicia.store.indicators import matchable_entries
-from indicia.store.indicators import IS_INDICATOR, indicators
+from indicia.store.indicators import IS_INDICATOR, indicators, matchable_entries
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +84,13 @@ async def serve(
         on_alert(alert)
 
     listener = SyslogListener(
-        engine, alert_arrived, udp=options.udp, tcp=options.tcp,
-        context_for=watcher.context_for, min_confidence=options.min_confidence,
-    )  # fmt: skip
+        engine,
+        alert_arrived,
+        udp=options.udp,
+        tcp=options.tcp,
+        context_for=watcher.context_for,
+        min_confidence=options.min_confidence,
+    )
     async with listener:
         if on_start:
             on_start(listener)
