@@ -29,22 +29,53 @@ DEFAULT_WINDOW = timedelta(hours=1)
 class AlertLike(Protocol):
     """The fields of an alert the store keeps (see ``indicia.matching.alerts.Alert``)."""
 
-    id: str
-    indicator_ids: Sequence[str]
-    kind: str
-    matched_value: str
-    field: str
-    log_source: str
-    first_seen: datetime
-    last_seen: datetime
-    count: int
-    raw_ref: str
-    severity: str
-    kill_chain_phases: Sequence[dict[str, str]]
-    tlp: str | None
-    confidence: int | None
-    tags: Sequence[str]
-    event_action: str | None
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def indicator_ids(self) -> Sequence[str]: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def matched_value(self) -> str: ...
+
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def log_source(self) -> str: ...
+
+    @property
+    def first_seen(self) -> datetime: ...
+
+    @property
+    def last_seen(self) -> datetime: ...
+
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def raw_ref(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def kill_chain_phases(self) -> Sequence[dict[str, str]]: ...
+
+    @property
+    def tlp(self) -> str | None: ...
+
+    @property
+    def confidence(self) -> int | None: ...
+
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+    @property
+    def event_action(self) -> str | None: ...
 
 
 @dataclass(slots=True)
