@@ -16,7 +16,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from indicia.logs.azure_firewall import (
+from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
+from indicia.logs.json_records import (
     MAX_TEXT,
     JsonRecord,
     iter_json_records,
@@ -26,7 +27,6 @@ from indicia.logs.azure_firewall import (
     split_host_port,
     to_port,
 )
-from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
 
 NAME = "azure_waf"
 APP_GATEWAY = "azure-appgw-waf"

@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from indicia.logs.azure_firewall import (
+from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
+from indicia.logs.json_records import (
     MAX_TEXT,
     JsonRecord,
     iter_json_records,
@@ -24,7 +25,6 @@ from indicia.logs.azure_firewall import (
     parse_time,
     split_host_port,
 )
-from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
 
 NAME = "o365"
 SOURCE = "o365"

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from indicia.logs.azure_firewall import MAX_TEXT, parse_time, to_port
 from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
+from indicia.logs.json_records import MAX_TEXT, parse_time, to_port
 
 NAME = "suricata"
 FLATTEN_DEPTH = 6  # nesting kept for unmapped values; deeper structures are dropped as a whole

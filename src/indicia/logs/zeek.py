@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from indicia.logs.azure_firewall import MAX_TEXT, parse_time, to_port
 from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
+from indicia.logs.json_records import MAX_TEXT, parse_time, to_port
 
 NAME = "zeek"
 MASKED_TIME = "XXXXXXXXXX.XXXXXX"
