@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from indicia.logs import azure_waf
 from indicia.logs.base import Event, Unreadable
-from indicia.logs.inputs import read_events
 from indicia.logs.registry import get_format, sniff_format
 
-from .manifest_check import DATA, check_entry, manifest_cases, run_file
+from .manifest_check import DATA
 
 FORMAT = azure_waf.FORMAT
-FAMILY, NAME = "azure", "azure_waf"
-
-
-@pytest.mark.parametrize(("family", "entry"), manifest_cases(FAMILY, NAME))
-def test_manifest_file(family: str, entry: dict[str, Any]) -> None:
-    results = run_file(FORMAT.parse, family, entry)
-
-    check_entry(results, entry)
-    assert [r.line for r in results if isinstance(r, Unreadable)] == entry["unreadable_lines"]
-
-
-@pytest.mark.parametrize(("family", "entry"), manifest_cases(FAMILY, NAME))
-def test_read_events_sniffs_the_file_and_gives_the_same_results(
-    family: str, entry: dict[str, Any]
-) -> None:
-    expected = [(r.line, type(r).__name__) for r in run_file(FORMAT.parse, family, entry)]
-    results = read_events(DATA / family / entry["file"])
-
-    assert [(r.line, type(r).__name__) for r in results] == expected
 
 
 def test_path_only_request_uri_gets_host_and_default_scheme() -> None:
@@ -97,19 +74,3 @@ def test_registry_knows_and_sniffs_the_format() -> None:
     for name in ("azure/azure-frontdoor-waf.log", "azure/appgw-waf-documented.jsonl"):
         sample = (DATA / name).read_text().splitlines()
         assert sniff_format(sample, name).name == "azure_waf"
-
-
-# Lines built from the tokens that steer the parsers (JSON, CSV, TSV, headers), plus junk.
-TOKENS = ["{", "}", "[", "]", '"', ",", ":", "\\", "\t", " ", "x", "1", ".", "\x00", "\ufffd"]
-TOKENS += ["#separator ", "#fields\t", "#types\t", '"records":', '"msg":', '"category":', "AZFW"]
-FUZZ_LINES = st.lists(st.lists(st.sampled_from(TOKENS), max_size=30).map("".join), max_size=12)
-
-
-@settings(max_examples=80, deadline=None)
-@given(FUZZ_LINES)
-def test_any_input_yields_results_at_input_lines_and_never_raises(texts: list[str]) -> None:
-    lines = list(enumerate(texts, start=1))
-    results = list(FORMAT.parse(lines, "fuzz"))
-
-    assert {r.line for r in results} <= {number for number, _ in lines}
-    assert all(len(r.text) <= azure_waf.MAX_TEXT for r in results if isinstance(r, Unreadable))
