@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,10 @@ def test_rfc3164_year_comes_from_argument() -> None:
     assert syslog.to_event(line, year=1999).timestamp == datetime(
         1999, 12, 31, 23, 59, 59, tzinfo=UTC
     )
-    assert syslog.to_event(line).timestamp.year == datetime.now(UTC).year  # type: ignore[union-attr]
+    # With no year given, the latest year that does not put the time in the future.
+    stamp = syslog.to_event(line).timestamp
+    now = datetime.now(UTC)
+    assert stamp is not None and now - timedelta(days=366) < stamp <= now + timedelta(days=1)
 
 
 @pytest.mark.parametrize(
@@ -226,3 +229,15 @@ def test_panos_unmapped_type_keeps_only_type() -> None:
     fields = syslog.to_event(line).fields
     assert fields["panos.type"] == "SYSTEM"
     assert "source.ip" not in fields and "event.action" not in fields
+
+
+def test_yearless_time_never_lands_in_the_future() -> None:
+    # A December line read in early January belongs to the year before.
+    from indicia.logs.times import parse_bsd_time
+
+    now = datetime.now(UTC)
+    tomorrow_plus = now + timedelta(days=3)
+    text = f"{tomorrow_plus:%b} {tomorrow_plus.day:2d} {tomorrow_plus:%H:%M:%S}"
+    stamp = parse_bsd_time(text)
+
+    assert stamp is not None and stamp <= now and stamp.year in (now.year - 1, now.year)

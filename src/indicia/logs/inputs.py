@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from indicia.errors import InputError
 from indicia.logs import generic
-from indicia.logs.base import Lines, LogFormat, ParseResult
+from indicia.logs.base import Lines, LogFormat, ParseResult, Unreadable
 from indicia.logs.registry import get_format, sniff_format
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,24 @@ def read_events(
         paths = [paths]
     chosen = _choose(fmt, mapping)
 
-    for path in expand_paths(paths):
-        yield from parse_path(path, chosen)
+    for given in paths:
+        if os.path.isdir(given):
+            yield from _parse_folder(os.fspath(given), chosen)
+        else:
+            yield from parse_path(os.fspath(given), chosen)
+
+
+def _parse_folder(folder: str, fmt: LogFormat | None) -> Iterator[ParseResult]:
+    """Every file in a folder; one no format fits is reported (line 0) and passed over.
+
+    A folder of logs often holds a README or a checksum file beside them; one such file must
+    not stop the rest, and it is never skipped silently.
+    """
+    for path in expand_paths([folder]):
+        try:
+            yield from parse_path(path, fmt)
+        except InputError as exc:
+            yield Unreadable(path, 0, exc.reason)
 
 
 def _choose(fmt: str, mapping: str | os.PathLike[str] | None) -> LogFormat | None:

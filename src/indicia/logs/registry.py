@@ -118,7 +118,7 @@ def sniff_format(sample_lines: list[str], path: str = "-") -> LogFormat:
             return fmt
 
     known = ", ".join(sorted(FORMATS))
-    raise InputError(path, f"no known log format fits the first lines (tried: {known})")
+    raise InputError(path, f"no known log format fits the first lines of the file (tried: {known})")
 
 
 def _sniffs(fmt: LogFormat, sample: list[str]) -> bool:

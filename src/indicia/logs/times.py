@@ -1,21 +1,35 @@
 """Timestamps in the layouts log formats use, read as aware UTC datetimes.
 
 A time without a zone is read as UTC; a fraction finer than microseconds is truncated, never
-rounded. RFC 3164 times carry no year: callers pass one, else the current UTC year is used.
+rounded. RFC 3164 times carry no year: callers pass one, else the latest year that does not put the
+time in the future is used.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import NamedTuple
 
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 # Abbreviations seen in syslog and CEF dates; anything else is read as UTC (documented above).
 _ZONES = {
-    "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7,
-    "MDT": -6, "PST": -8, "PDT": -7, "CET": 1, "CEST": 2, "BST": 1,
-}  # fmt: skip
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+    "CET": 1,
+    "CEST": 2,
+    "BST": 1,
+}
 _ZONE_NAMES = "|".join(_ZONES)
 BSD_TIME = re.compile(
     r"([A-Z][a-z]{2}) {1,2}(\d{1,2})(?: (\d{4}))? (\d{1,2}):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
@@ -49,11 +63,38 @@ def parse_bsd_time(text: str, year: int | None = None) -> datetime | None:
     if match is None or match.group(1) not in _MONTHS:
         return None
     mon, day, yyyy, hh, mm, ss, frac, zone = match.groups()
-    when = datetime(
-        int(yyyy) if yyyy else (year or datetime.now(UTC).year),
-        _MONTHS[mon], int(day), int(hh), int(mm), int(ss), _micros(frac), tzinfo=_zone(zone),
-    )  # fmt: skip
-    return when.astimezone(UTC)
+    fields = _Fields(_MONTHS[mon], int(day), int(hh), int(mm), int(ss), _micros(frac))
+    given = int(yyyy) if yyyy else year
+    if given is None:
+        return _latest_past(fields, _zone(zone))
+    return fields.at(given, _zone(zone))
+
+
+class _Fields(NamedTuple):
+    month: int
+    day: int
+    hour: int
+    minute: int
+    second: int
+    micro: int
+
+    def at(self, year: int, zone: tzinfo) -> datetime:
+        """These fields in ``year`` and ``zone``, as UTC."""
+        moment = datetime(
+            year, self.month, self.day, self.hour, self.minute, self.second, self.micro, tzinfo=zone
+        )
+        return moment.astimezone(UTC)
+
+
+def _latest_past(fields: _Fields, zone: tzinfo) -> datetime:
+    """A yearless time in the current year, or the year before if that lands in the future.
+
+    A log read in early January still holds December's lines; a day of slack covers clocks and
+    zones that run ahead of ours.
+    """
+    now = datetime.now(UTC)
+    when = fields.at(now.year, zone)
+    return fields.at(now.year - 1, zone) if when > now + timedelta(days=1) else when
 
 
 def parse_iso_time(text: str) -> datetime | None:
