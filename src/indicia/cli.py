@@ -15,13 +15,14 @@ from rich.console import Console
 
 from indicia import __version__, services
 from indicia.cli_output import (
+    fail,
     import_progress,
     print_import_report,
     print_intel,
     print_object_counts,
     print_records,
 )
-from indicia.errors import IndiciaError
+from indicia.errors import IndiciaError, InputError
 from indicia.importer import ImportDefaults, Importer
 from indicia.stix.markings import normalize_tlp
 from indicia.stix.timestamps import parse_timestamp
@@ -55,8 +56,7 @@ def _store() -> Iterator[Store]:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-    return typer.Exit(EXIT_ERROR)
+    return fail(errors, exc, code=EXIT_ERROR)
 
 
 def _when(value: str | None, name: str) -> datetime | None:
@@ -248,7 +248,7 @@ def ioc_edit(
             obj = services.edit_indicator(store, indicator_id, classification)
     except IndiciaError as exc:
         raise _fail(exc) from exc
-    console.print(f"{obj['id']} modified {obj['modified']}", highlight=False)
+    console.print(f"{obj['id']} modified {obj['modified']}", highlight=False, markup=False)
 
 
 @ioc_app.command("tag")
@@ -326,6 +326,9 @@ def import_command(
         confidence=confidence,
         valid_for=timedelta(days=valid_for) if valid_for else None,
     )
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        raise _fail(InputError(str(missing[0]), "no such file"))
     try:
         with _store() as store, import_progress(console, enabled=output == "table") as advance:
             importer = Importer(store, defaults, progress=advance)
@@ -391,7 +394,7 @@ def demo_command(
         raise _fail(exc) from exc
     report = result.imported
     console.rule("Indicia demo")
-    console.print(f"store: {result.database}", highlight=False)
+    console.print(f"store: {result.database}", highlight=False, markup=False)
     console.print(
         f"imported intelligence: created {report.created}, rejected {report.rejected}, "
         f"skipped as benign {report.skipped}",

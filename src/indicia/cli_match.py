@@ -15,10 +15,11 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from indicia.cli_output import write_json
+from indicia.cli_output import fail, write_json
 from indicia.errors import IndiciaError, InputError
-from indicia.stix.timestamps import parse_timestamp
+from indicia.stix.timestamps import format_timestamp, parse_timestamp
 from indicia.store import Store
 from indicia.store.alerts import STATUSES, list_alerts, set_status
 
@@ -49,8 +50,7 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(2)
+    return fail(errors, exc)
 
 
 ALERT_COLUMNS = (
@@ -74,7 +74,9 @@ def print_alerts(rows: list[dict[str, Any]], *, title: str = "Alerts") -> None:
     for header, _ in ALERT_COLUMNS:
         table.add_column(header, overflow="fold")
     for row in rows:
-        table.add_row(*("" if row[key] is None else str(row[key]) for _, key in ALERT_COLUMNS))
+        table.add_row(
+            *(Text("" if row[key] is None else str(row[key])) for _, key in ALERT_COLUMNS)
+        )
     console.print(table)
 
 
@@ -108,6 +110,10 @@ Logs = Annotated[
     list[Path], typer.Argument(help="Log files, directories, .gz files, or - for stdin.")
 ]
 Format = Annotated[str, typer.Option("--format", help="Log format name, or auto to sniff it.")]
+Mapping = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="TOML field mapping for any JSON-lines or CSV log (generic)."),
+]
 Output = Annotated[str, typer.Option("--output", help="table, json or jsonl.")]
 MinConfidence = Annotated[int, typer.Option(min=0, max=100, help="Ignore indicators below this.")]
 NoWarninglists = Annotated[
@@ -136,6 +142,7 @@ def _run(logs: list[Path], options: MatchOptions, output: str) -> None:
 def match_command(
     logs: Logs,
     fmt: Format = "auto",
+    mapping: Mapping = None,
     since: Annotated[
         str | None, typer.Option(help="Only events after this: 14d, 12h or a time.")
     ] = None,
@@ -151,7 +158,11 @@ def match_command(
     except IndiciaError as exc:
         raise _fail(exc) from exc
     options = MatchOptions(
-        fmt=fmt, since=floor, min_confidence=min_confidence, warninglists=not no_warninglists
+        fmt=fmt,
+        mapping=str(mapping) if mapping else None,
+        since=floor,
+        min_confidence=min_confidence,
+        warninglists=not no_warninglists,
     )
     _run(logs, options, output)
 
@@ -160,6 +171,7 @@ def hunt_command(
     logs: Logs,
     since: Annotated[str, typer.Option(help="How far back to hunt: 14d, 12h or a time.")] = "14d",
     fmt: Format = "auto",
+    mapping: Mapping = None,
     min_confidence: MinConfidence = 0,
     no_warninglists: NoWarninglists = False,
     output: Output = "table",
@@ -173,6 +185,7 @@ def hunt_command(
         raise _fail(exc) from exc
     options = MatchOptions(
         fmt=fmt,
+        mapping=str(mapping) if mapping else None,
         since=floor,
         min_confidence=min_confidence,
         warninglists=not no_warninglists,
@@ -241,7 +254,7 @@ def _alert_line(alert: Alert) -> str:
             "field": alert.field,
             "log_source": alert.log_source,
             "severity": alert.severity,
-            "first_seen": alert.first_seen.isoformat(),
+            "first_seen": format_timestamp(alert.first_seen, precision="microsecond"),
             "raw_ref": alert.raw_ref,
         }
     ).decode()

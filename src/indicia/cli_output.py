@@ -10,9 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from indicia.errors import InputError
 from indicia.importer import ImportReport
@@ -38,6 +40,8 @@ INTEL_COLUMNS: dict[str, tuple[str, str]] = {
     "modified": ("Modified", "modified"),
     "id": ("ID", "id"),
 }
+# The JSON keys and --sort names, accepted for the columns they fill.
+COLUMN_ALIASES = {"value": "values", "type": "types", "kill_chain_phases": "kill_chain"}
 DEFAULT_COLUMNS = ("values", "name", "types", "source", "confidence", "alerts", "tags")
 
 # Object types in the order the intel-management view names them, with their labels.
@@ -48,6 +52,18 @@ OBJECT_LABELS = {
     "threat-actor": "Threat actors",
     "relationship": "Relationships",
 }
+
+
+def _text(value: Any) -> Text:
+    """A table cell as plain text: stored names and tags come from feeds, never markup."""
+    return Text(_cell(value))
+
+
+def fail(console: Console, exc: Exception, *, code: int = 2) -> typer.Exit:
+    """Print an error as one plain line on ``console`` and return the exit to raise."""
+    message = str(exc).split("\n(Background on this error", 1)[0].strip()
+    console.print(Text.assemble(("error: ", "bold red"), " ".join(message.split())))
+    return typer.Exit(code)
 
 
 def _cell(value: Any) -> str:
@@ -64,6 +80,7 @@ def _choose_columns(columns: str | None) -> list[str]:
     if not columns:
         return list(DEFAULT_COLUMNS)
     chosen = [name.strip().lower().replace(" ", "_") for name in columns.split(",") if name.strip()]
+    chosen = [COLUMN_ALIASES.get(name, name) for name in chosen]
     unknown = [name for name in chosen if name not in INTEL_COLUMNS]
     if unknown:
         known = ", ".join(INTEL_COLUMNS)
@@ -102,7 +119,7 @@ def print_intel(
     for name in chosen:
         table.add_column(INTEL_COLUMNS[name][0], overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row[INTEL_COLUMNS[name][1]]) for name in chosen))
+        table.add_row(*(_text(row[INTEL_COLUMNS[name][1]]) for name in chosen))
     console.print(table)
 
 
@@ -116,7 +133,7 @@ def print_records(console: Console, records: list[dict[str, Any]], *, fmt: str, 
     for key in records[0] if records else ():
         table.add_column(key.replace("_", " ").capitalize(), overflow="fold")
     for record in records:
-        table.add_row(*(_cell(v) for v in record.values()))
+        table.add_row(*(_text(v) for v in record.values()))
     console.print(table)
 
 
@@ -132,7 +149,7 @@ def print_object_counts(console: Console, counts: dict[str, int], *, fmt: str) -
     table.add_column("Type")
     table.add_column("Count", justify="right")
     for kind, count in ordered.items():
-        table.add_row(OBJECT_LABELS.get(kind, kind), str(count))
+        table.add_row(Text(OBJECT_LABELS.get(kind, kind)), str(count))
     console.print(table)
 
 

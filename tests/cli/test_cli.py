@@ -216,3 +216,26 @@ def test_extract_json_positions_and_add(indicia_home: Path) -> None:
     assert text[found[1]["start"] : found[1]["end"]] == "203.0.113.77"
     cli("extract", "-", "--add", "--source", "IR-42", stdin=text)
     assert {r["source"] for r in listing()} == {"IR-42"}
+
+
+def test_stored_text_is_shown_as_text_never_as_markup(indicia_home: Path) -> None:
+    name = "closing [/red] tag [/] and [bold]x[/bold]"
+    cli("ioc", "add", "198.51.100.72", "--name", name)
+
+    assert name in cli("ioc", "list")
+
+
+def test_a_named_store_must_exist_where_it_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INDICIA_DB", f"sqlite:///{tmp_path / 'no' / 'such' / 'x.db'}")
+
+    out = cli("ioc", "list", code=2)
+
+    assert "does not exist" in out and not (tmp_path / "no").exists()
+
+
+def test_import_of_a_missing_file_cannot_run(indicia_home: Path, tmp_path: Path) -> None:
+    out = cli("import", str(tmp_path / "nope.json"), code=2)
+
+    assert "nope.json: no such file" in out

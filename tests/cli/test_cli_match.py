@@ -71,3 +71,21 @@ def test_demo_prints_honest_alerts_from_the_bundled_logs(indicia_home: Path) -> 
     assert "alerts 2" in out
     assert "umbrella" in out and "commonsecuritylog" in out
     assert (indicia_home / "demo" / "indicia.db").exists()
+
+
+def test_generic_logs_match_through_a_mapping_file(indicia_home: Path) -> None:
+    cli("ioc", "add", "dl.example-bad.net", "--valid-from", "2020-01-01")
+    logs = DATA / "logs" / "generic"
+
+    report = json.loads(
+        cli(
+            "match",
+            str(logs / "proxy.csv"),
+            "--mapping",
+            str(logs / "proxy.toml"),
+            "--output",
+            "json",
+        )
+    )
+
+    assert [a["matched_value"] for a in report["alerts"]] == ["dl.example-bad.net"]

@@ -49,6 +49,7 @@ class MatchOptions:
     """How to read and match: the log format, the time floor, confidence and noise filters."""
 
     fmt: str = "auto"
+    mapping: str | None = None  # a TOML field-mapping file for the generic format
     since: datetime | None = None
     min_confidence: int = 0
     warninglists: bool = True
@@ -155,7 +156,8 @@ class _Run:
 
     def events(self, paths: Sequence[str | Path]) -> Iterator[Event]:
         since = self.options.since
-        for item in read_events([str(p) for p in paths], fmt=self.options.fmt):
+        options = self.options
+        for item in read_events([str(p) for p in paths], fmt=options.fmt, mapping=options.mapping):
             if isinstance(item, Unreadable):
                 self.report.unreadable += 1
                 if len(self.report.unreadable_positions) < MAX_POSITIONS:

@@ -53,9 +53,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def connect(url: str | None = None) -> Engine:
     """Open the database at ``url`` (default :func:`database_url`) and migrate its schema."""
+    embedded = url is None and not os.environ.get("INDICIA_DB")
     url = _driver_url(url or database_url())
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _check_folder(Path(url.removeprefix("sqlite:///")).parent, create=embedded)
     try:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
@@ -64,8 +65,18 @@ def connect(url: str | None = None) -> Engine:
     except StoreError:
         raise
     except Exception as exc:  # driver errors come in many classes; name the store either way
-        raise StoreError(f"cannot open the store at {engine_label(url)}: {exc}") from exc
+        reason = getattr(exc, "orig", None) or exc  # the driver's own words, not SQLAlchemy's wrap
+        raise StoreError(f"cannot open the store at {engine_label(url)}: {reason}") from exc
     return engine
+
+
+def _check_folder(folder: Path, *, create: bool) -> None:
+    # The embedded store makes its home; a store the user named must be where they said, or a
+    # typo in INDICIA_DB would quietly open an empty new store somewhere else.
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise StoreError(f"cannot open the store: the folder {folder} does not exist")
 
 
 def engine_label(url: str) -> str:
