@@ -95,17 +95,24 @@ def stix2_baseline(path: Path, sample: int) -> float:
     return sample / (time.perf_counter() - start)
 
 
-def run_import(path: Path, home: Path) -> tuple[float, dict[str, object]]:
-    """Import the bundle into a fresh store; returns elapsed seconds and the report."""
+def run_import(path: Path, home: Path) -> tuple[float, float, dict[str, object]]:
+    """Import the bundle into a fresh store; returns elapsed and CPU seconds, and the report."""
     from indicia.importer import Importer
     from indicia.store import Store
 
     store = Store.open(f"sqlite:///{home / 'indicia.db'}")
     start = time.perf_counter()
+    cpu = _cpu_seconds(resource.RUSAGE_SELF)
     report = Importer(store).import_paths([path])
+    cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     elapsed = time.perf_counter() - start
     store.close()
-    return elapsed, report.as_dict()
+    return elapsed, cpu, report.as_dict()
+
+
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -125,8 +132,10 @@ def main() -> None:
         baseline = stix2_baseline(path, sample)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"baseline {baseline:.0f}/s; importing", file=sys.stderr)
-        elapsed, report = run_import(path, Path(work))
+        elapsed, cpu_main, report = run_import(path, Path(work))
+        cpu_worker = _cpu_seconds(resource.RUSAGE_CHILDREN)  # the import's worker process
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     if report["created"] != count or report["rejected"]:
         print(f"import did not store every indicator: {report}", file=sys.stderr)
@@ -139,6 +148,13 @@ def main() -> None:
         "baseline_per_s": round(baseline),
         "ratio": round(rate / baseline, 1),
         "peak_rss_mb": round(peak_mb),
+        # The worker process's own peak, and the two together (an upper bound of the import's).
+        "worker_peak_rss_mb": round(worker_mb),
+        "peak_rss_with_worker_mb": round(peak_mb + worker_mb),
+        # CPU seconds of the import in this process and in the worker: on a busy machine the
+        # rate falls while these stay, which tells a slow machine from a slow import.
+        "cpu_s_main": round(cpu_main, 2),
+        "cpu_s_worker": round(cpu_worker, 2),
         "rss_before_import_mb": round(rss_before),
         "bundle_mb": round(size_mb),
     }

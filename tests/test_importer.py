@@ -10,6 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from indicia import importer as importer_module
+from indicia.errors import InputError
+from indicia.feeds import read_file
 from indicia.importer import ImportDefaults, Importer, benign_verdict
 from indicia.store import Store
 from indicia.store.indicators import IndicatorQuery, list_indicators, matchable_entries
@@ -194,3 +197,178 @@ def test_revoked_indicators_do_not_reach_matching(store: Store, tmp_path: Path) 
     run(store, path)
 
     assert list(matchable_entries(store.engine)) == []
+
+
+# -- the worker-process pipeline for large STIX files ---------------------------------------
+
+STIX = FEEDS / "stix"
+
+
+def _indicator(n: int, **changes: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{n:08x}-1111-4111-8111-111111111111",
+        "created": "2024-05-01T10:00:00.000Z",
+        "modified": "2024-05-01T10:00:00.000Z",
+        "name": f"generated {n}",
+        "indicator_types": ["malicious-activity"],
+        "pattern": f"[domain-name:value = 'host{n}.Example.ORG']",
+        "pattern_type": "stix",
+        "valid_from": "2024-05-01T10:00:00Z",
+        "labels": ["bench"],
+    }
+    obj.update(changes)
+    return obj
+
+
+def _mixed_objects(count: int) -> list[dict[str, Any]]:
+    """Indicators with faults of every kind the importer reports, spread over the file."""
+    objects = [_indicator(n) for n in range(count)]
+    objects[5] = _indicator(5, pattern="[ipv4-addr:value = '10.0.0.300']")
+    objects[9] = _indicator(9, modified="2024-13-01T10:00:00Z")
+    objects[12] = {"type": "indicator", "id": "indicator--nope"}
+    # Repeats of earlier ids: a newer version, the same version, a revocation.
+    objects.append(_indicator(1, modified="2024-06-01T10:00:00.000Z", name="renamed"))
+    objects.append(_indicator(2))
+    objects.append(_indicator(3, modified="2024-06-01T10:00:00.000Z", revoked=True))
+    return objects
+
+
+def _bundle(objects: list[dict[str, Any]]) -> bytes:
+    body = b",\n".join(orjson.dumps(obj) for obj in objects)
+    return b'{"type": "bundle", "id": "bundle--0", "objects": [\n' + body + b"\n]}\n"
+
+
+def _case_file(tmp_path: Path, case: str) -> Path:
+    """The STIX file of one comparison case (a test file, or one made from them)."""
+    if case.endswith(".json"):
+        return STIX / case
+    path = tmp_path / f"{case}.json"
+    if case == "truncated":
+        text = (STIX / "apt1.json").read_bytes()
+        path.write_bytes(text[: len(text) * 3 // 5])
+    elif case == "bad-element":
+        text = (STIX / "indicators-for-C2-with-COA.json").read_bytes()
+        path.write_bytes(text.replace(b'"type": "indicator"', b'"type": indicator', 1))
+    elif case == "large-mixed":
+        path.write_bytes(_bundle(_mixed_objects(4000)))  # over 1 MiB: read in batches
+    elif case == "large-truncated":
+        path.write_bytes(_bundle(_mixed_objects(4000))[:-300_000])
+    elif case == "array":
+        path.write_bytes(b"[" + b",".join(orjson.dumps(o) for o in _mixed_objects(40)) + b"]")
+    return path
+
+
+def _contents(store: Store) -> dict[str, list[Any]]:
+    """Everything the store holds, without the surrogate keys."""
+    with store.engine.connect() as conn:
+        objects = conn.exec_driver_sql("SELECT * FROM objects ORDER BY id").mappings().all()
+        links = conn.exec_driver_sql(
+            "SELECT o.id, b.kind, b.value, b.port FROM observables b "
+            "JOIN objects o ON o.pk = b.object_pk ORDER BY 1, 2, 3, 4"
+        ).all()
+        versions = conn.exec_driver_sql("SELECT * FROM object_versions ORDER BY 1, 2").all()
+    rows = [{k: v for k, v in row.items() if k != "pk"} for row in objects]
+    return {
+        "objects": rows,
+        "observables": [tuple(r) for r in links],
+        "versions": [tuple(r) for r in versions],
+    }
+
+
+PIPELINE_CASES = [
+    ("apt1.json", 5000),
+    ("apt1.json", 3),
+    ("indicators-for-C2-with-COA.json", 2),
+    ("interop-objectmarking-test.json", 5000),
+    ("pymisp_misp2stix2_stix20_bundle.json", 5000),
+    ("truncated", 4),
+    ("bad-element", 5000),
+    ("large-mixed", 700),
+    ("large-truncated", 700),
+    ("array", 7),
+]
+
+
+@pytest.mark.parametrize(("case", "batch_size"), PIPELINE_CASES)
+def test_pipeline_imports_exactly_what_the_reader_does(
+    tmp_path: Path, case: str, batch_size: int
+) -> None:
+    path = _case_file(tmp_path, case)
+    serial = Store.open(f"sqlite:///{tmp_path / 'serial.db'}")
+    piped = Store.open(f"sqlite:///{tmp_path / 'piped.db'}")
+    try:
+        expected = Importer(serial, batch_size=batch_size, pipeline_bytes=None)
+        expected.import_records(read_file(path), source_name=str(path))
+        importer = Importer(piped, batch_size=batch_size, pipeline_bytes=0)
+
+        report = importer.import_paths([path]).as_dict()
+
+        assert report == expected.report.as_dict()
+        assert _contents(piped) == _contents(serial)
+    finally:
+        serial.close()
+        piped.close()
+
+
+def test_pipeline_counts_on_both_databases(store: Store, tmp_path: Path) -> None:
+    path = _case_file(tmp_path, "large-mixed")
+
+    report = Importer(store, batch_size=500, pipeline_bytes=0).import_paths([path]).as_dict()
+
+    assert (report["created"], report["updated"], report["unchanged"]) == (3997, 2, 1)
+    assert report["rejected"] == 3
+    assert store.get(_indicator(3)["id"])["revoked"] is True
+    assert len(store.history(_indicator(1)["id"])) == 2
+
+
+def test_pipeline_is_used_only_above_its_size(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    real = importer_module._pipelined
+
+    def spy(path: str | Path, source: str | None) -> Any:
+        started.append(str(path))
+        return real(path, source)
+
+    monkeypatch.setattr(importer_module, "_pipelined", spy)
+    small = STIX / "indicators-for-C2-with-COA.json"
+    Importer(store, pipeline_bytes=small.stat().st_size + 1).import_paths([small])
+    Importer(store, pipeline_bytes=small.stat().st_size).import_paths([small])
+
+    assert started == [str(small)]
+
+
+def test_pipeline_worker_error_rejects_the_file(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importer_module._worker_records
+
+    def failing(path: str, source: str | None) -> Any:
+        for n, item in enumerate(real(path, source)):
+            if n == 3600:
+                raise InputError(path, "the disk went away")
+            yield item
+
+    path = _case_file(tmp_path, "large-mixed")
+    monkeypatch.setattr(importer_module, "_worker_records", failing)
+
+    report = Importer(store, batch_size=500, pipeline_bytes=0).import_paths([path]).as_dict()
+
+    assert report["rejections"][-1] == f"{path}: {path}: the disk went away"
+    assert report["created"] == 3500  # the batches written before the error stay
+
+
+def test_pipeline_worker_crash_is_raised(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crashing(path: str, source: str | None) -> Any:
+        yield from ()
+        raise ValueError("a bug in the worker")
+
+    monkeypatch.setattr(importer_module, "_worker_records", crashing)
+
+    with pytest.raises(ValueError, match="a bug in the worker"):
+        Importer(store, pipeline_bytes=0).import_paths([STIX / "apt1.json"])

@@ -10,17 +10,24 @@ and a fingerprint of their content, so importing the same file again changes not
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from indicia.errors import IndiciaError, StixError
-from indicia.feeds import read_file
+from indicia.errors import IndiciaError, InputError, StixError
+from indicia.feeds import read_file, sniff_format
 from indicia.feeds.records import FeedRecord, Notice, Rejection, StixRecord, ValueRecord
 from indicia.observables import parse_observable
 from indicia.stix.builders import new_indicator
@@ -33,6 +40,9 @@ from indicia.store import Prepared, Store, UpsertResult, prepare
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+# A STIX file this large is read, validated and projected in a worker process while this one
+# writes; below it, starting the worker would cost more than it saves.
+PIPELINE_BYTES = 20 << 20
 MAX_REPORTED = 20
 # Ids of rows from lists are uuid5 names under this namespace (fixed: changing it breaks re-runs).
 ROW_NAMESPACE = uuid.UUID("6d1f2c4e-8a3b-5c7d-9e0f-1a2b3c4d5e6f")
@@ -99,10 +109,21 @@ class ImportReport:
 class _Batch:
     items: list[Prepared] = field(default_factory=list)
     rows: dict[str, tuple[ValueRecord, str]] = field(default_factory=dict)
-    positions: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.items) + len(self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """A STIX record the worker process rejected: where it was and why."""
+
+    where: str
+    reason: str
+
+
+# What import_records takes: records from a reader, or what the worker made of them.
+_Incoming = FeedRecord | Prepared | _Failed
 
 
 class Importer:
@@ -115,23 +136,39 @@ class Importer:
         *,
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
+        pipeline_bytes: int | None = PIPELINE_BYTES,
     ) -> None:
         self.store = store
         self.defaults = defaults or ImportDefaults()
         self.batch_size = batch_size
         self.progress = progress
+        self.pipeline_bytes = pipeline_bytes  # None: never use a worker process
         self.report = ImportReport()
 
     def import_paths(self, paths: Iterable[str | Path], *, fmt: str = "auto") -> ImportReport:
         """Import every file; a file that cannot be read at all is a rejection, not a crash."""
         for path in paths:
             try:
-                self.import_records(read_file(path, fmt=fmt), source_name=str(path))
+                self._import_path(path, fmt)
             except IndiciaError as exc:
                 self.report.reject(str(path), str(exc))
         return self.report
 
-    def import_records(self, records: Iterable[FeedRecord], *, source_name: str = "-") -> None:
+    def _import_path(self, path: str | Path, fmt: str) -> None:
+        size = _size_of(path)
+        if size is None or not _is_stix(path, fmt):
+            self.import_records(read_file(path, fmt=fmt), source_name=str(path))
+            return
+
+        # STIX records never read the store back, so their batches may share commits.
+        with self.store.bulk():
+            if self.pipeline_bytes is None or size < self.pipeline_bytes or not _can_fork():
+                self.import_records(read_file(path, fmt="stix"), source_name=str(path))
+                return
+            with _fewer_collections(), closing(_pipelined(path, self.defaults.source)) as records:
+                self.import_records(records, source_name=str(path))
+
+    def import_records(self, records: Iterable[_Incoming], *, source_name: str = "-") -> None:
         """Import records from one source.
 
         A rejection the reader reports and then reads on is one bad record. A rejection the
@@ -159,29 +196,34 @@ class Importer:
             self._flush(batch)
         log.info("imported %s: %s", source_name, self.report.as_dict())
 
-    def _add(self, batch: _Batch, record: StixRecord | ValueRecord, source: str | None) -> None:
-        where = str(record.position)
+    def _add(self, batch: _Batch, record: _Incoming, source: str | None) -> None:
+        if type(record) is Prepared:
+            batch.items.append(record)  # the worker process validated and projected it
+        elif isinstance(record, _Failed):
+            self.report.reject(record.where, record.reason)
+        elif isinstance(record, StixRecord | ValueRecord):
+            self._add_record(batch, record, source)
+
+    def _add_record(
+        self, batch: _Batch, record: StixRecord | ValueRecord, source: str | None
+    ) -> None:
         try:
             if isinstance(record, StixRecord):
-                batch.items.append(self._prepare_stix(record.obj, source))
-            elif (verdict := benign_verdict(record.fields)) is not None:
-                self.report.skipped += 1
-                self.report.notice(f"{where}: {record.value!r} skipped: the file says {verdict!r}")
-                return
+                batch.items.append(_prepare_stix(record.obj, source))
             else:
-                row_id, fingerprint = self._row_identity(record, source)
-                batch.rows[row_id] = (record, fingerprint)
+                self._add_row(batch, record, source)
         except IndiciaError as exc:
-            self.report.reject(where, str(exc))
-            return
-        batch.positions.append(where)
+            self.report.reject(str(record.position), str(exc))
 
-    def _prepare_stix(self, obj: dict[str, Any], source: str | None) -> Prepared:
-        validate_object(obj)
-        found = None
-        if obj.get("type") == "indicator" and obj.get("pattern_type") == "stix":
-            found = extract_observables(obj["pattern"], object_id=obj.get("id"))
-        return prepare(obj, source=source, observables=found)
+    def _add_row(self, batch: _Batch, record: ValueRecord, source: str | None) -> None:
+        verdict = benign_verdict(record.fields)
+        if verdict is not None:
+            self.report.skipped += 1
+            where = str(record.position)
+            self.report.notice(f"{where}: {record.value!r} skipped: the file says {verdict!r}")
+            return
+        row_id, fingerprint = self._row_identity(record, source)
+        batch.rows[row_id] = (record, fingerprint)
 
     def _discard(self, batch: _Batch, rejection: Rejection) -> None:
         """A break ends the file: the batch read before it is not written."""
@@ -321,3 +363,170 @@ def _confidence(text: str | None, default: int | None) -> int | None:
     if not 0 <= value <= 100:
         raise StixError(f"{value} is outside 0 to 100", field="confidence")
     return value
+
+
+def _prepare_stix(obj: dict[str, Any], source: str | None) -> Prepared:
+    validate_object(obj)
+    found = None
+    if obj.get("type") == "indicator" and obj.get("pattern_type") == "stix":
+        found = extract_observables(obj["pattern"], object_id=obj.get("id"))
+    return prepare(obj, source=source, observables=found)
+
+
+# -- the pipeline for large STIX files -----------------------------------------------------
+#
+# A worker process reads, validates and projects; this process writes. The worker sends what
+# it made of each record, in file order, so import_records runs exactly as it does on the
+# reader's own records: same batches, same rejections and notices, same rule for breaks.
+
+_CHUNK_RECORDS = 2000  # records per message from the worker
+_QUEUE_CHUNKS = 32  # messages received ahead of the writer (about 60 MB)
+_END = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkerError:
+    """Why the worker stopped before the end of the file."""
+
+    message: str
+    error: BaseException | None = None  # the exception itself, when it pickles
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect young objects less often while a pipeline streams batches in.
+
+    Every message unpickles thousands of rows that live until their batch is written; at the
+    default threshold (700 allocations) the collector would scan them, and the whole heap,
+    again and again. Objects older than the import are frozen for its length.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
+    gc.freeze()  # what lived before the import is not scanned again during it
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*old)
+
+
+def _size_of(path: str | Path) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None  # the reader reports it
+
+
+def _is_stix(path: str | Path, fmt: str) -> bool:
+    return fmt == "stix" or (fmt == "auto" and sniff_format(path) == "stix")
+
+
+def _can_fork() -> bool:
+    # fork starts the worker in milliseconds with everything imported; spawn would take
+    # longer than a mid-sized file's import. Where there is no fork, files are read in-process.
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _worker_records(path: str, source: str | None) -> Iterator[Any]:
+    """What the worker sends per record: a Prepared as its fields, or the record's outcome."""
+    for record in read_file(path, fmt="stix"):
+        if isinstance(record, StixRecord):
+            try:
+                prepared = _prepare_stix(record.obj, source)
+            except IndiciaError as exc:
+                yield _Failed(str(record.position), str(exc))
+            else:
+                yield (prepared.row, prepared.version, prepared.observables)
+        else:
+            if isinstance(record, Notice):
+                source = _source_from_notice(record) or source
+            yield record
+
+
+def _work(path: str, source: str | None, out: Any) -> None:
+    """The worker process: read the file and send what became of each record, in chunks."""
+    # The inherited heap is never garbage here; fewer, later collections keep the reader fast.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    chunk: list[Any] = []
+    try:
+        for item in _worker_records(path, source):
+            chunk.append(item)
+            if len(chunk) >= _CHUNK_RECORDS:
+                out.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
+                chunk = []
+        chunk.append(_END)
+    except IndiciaError as exc:
+        chunk.append(_WorkerError(str(exc)))
+    except BaseException as exc:  # sent to the parent, which raises it
+        chunk.append(_WorkerError(f"{type(exc).__name__}: {exc}", _picklable(exc)))
+    out.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
+    out.close()
+
+
+def _picklable(exc: BaseException) -> BaseException | None:
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return None
+    return exc
+
+
+def _receive(conn: Any, chunks: queue.Queue[bytes | None], stop: threading.Event) -> None:
+    """Move the worker's messages into a queue, so the worker never waits on a write."""
+    while not stop.is_set():
+        try:
+            data: bytes | None = conn.recv_bytes()
+        except (EOFError, OSError):
+            data = None
+        while not stop.is_set():
+            try:
+                chunks.put(data, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        if data is None:
+            return
+
+
+def _pipelined(path: str | Path, source: str | None) -> Generator[_Incoming, None, None]:
+    """Yield what a worker process made of each record of a STIX file, in file order."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_work, args=(str(path), source, sending), name="indicia-import", daemon=True
+    )
+    worker.start()
+    sending.close()
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
+    stop = threading.Event()
+    receiver = threading.Thread(target=_receive, args=(receiving, chunks, stop), daemon=True)
+    receiver.start()
+    try:
+        yield from _unpack(chunks, worker, str(path))
+    finally:
+        stop.set()
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        receiver.join()
+        receiving.close()
+
+
+def _unpack(chunks: queue.Queue[bytes | None], worker: Any, path: str) -> Iterator[_Incoming]:
+    new = Prepared
+    while True:
+        data = chunks.get()
+        if data is None:
+            worker.join()
+            reason = f"the import worker stopped (exit code {worker.exitcode})"
+            raise InputError(path, reason)
+        for item in pickle.loads(data):
+            if type(item) is tuple:
+                yield new(*item)
+            elif item == _END:
+                return
+            elif isinstance(item, _WorkerError):
+                raise item.error or IndiciaError(item.message)
+            else:
+                yield item

@@ -182,3 +182,32 @@ def test_a_truncated_bundle_yields_every_whole_object_then_one_rejection(
     assert [r.obj for r in got["stix"]] == whole
     assert len(got["rejections"]) == 1
     assert got["rejections"][0].position.byte is not None
+
+
+_ELEMENTS = st.lists(
+    st.dictionaries(_TEXT, _VALUES, max_size=4) | st.lists(_VALUES, min_size=1, max_size=3),
+    max_size=10,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elements=_ELEMENTS, indent=_LAYOUTS, chunk=st.sampled_from([7, 64]))
+def test_array_elements_among_objects_are_rejected_in_place(
+    elements: list[Any], indent: int | None, chunk: int
+) -> None:
+    # Batches are cut where the braces balance; an element that is an array (holding objects,
+    # say) must still come out whole, as one rejection, never split into records.
+    parts = [json.dumps(element, indent=indent) for element in elements]
+    text = '{"type": "bundle", "objects": [\n' + ",\n".join(parts) + "\n]}"
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(json_stream, "CHUNK_BYTES", chunk)
+        patch.setattr(json_stream, "_BATCH_BYTES", chunk * 3)
+        records = list(read_stix_stream(io.BytesIO(text.encode()), "mixed.json"))
+
+    assert [r.position.record for r in records] == list(range(1, len(elements) + 1))
+    for record, element in zip(records, elements, strict=True):
+        if isinstance(element, dict):
+            assert record.obj == element  # type: ignore[union-attr]
+        else:
+            assert record.reason == "a JSON array where a STIX object belongs"  # type: ignore[union-attr]

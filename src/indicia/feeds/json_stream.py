@@ -128,6 +128,12 @@ class JsonCursor:
         starts on. In larger files runs of elements are parsed a batch at a time and carry
         no line; after a batch fails, the next elements are read on their own, with lines.
         """
+        for values, line in self.element_runs():
+            for value in values:
+                yield value, line
+
+    def element_runs(self) -> Iterator[tuple[list[Any], int | None]]:
+        """Like :meth:`elements`, a run at a time: a parsed batch (no line), or one element."""
         self.take(b"[")
         if self.peek() == _END:
             self._pos += 1
@@ -139,8 +145,7 @@ class JsonCursor:
             if batching and not single:
                 batch, last = self._batch()
                 if batch is not None:
-                    for value in batch:
-                        yield value, None
+                    yield batch, None
                     if last:
                         return
                     continue
@@ -151,7 +156,7 @@ class JsonCursor:
                 value = self.read_value()
             except BadElement as bad:
                 value = bad
-            yield value, line
+            yield [value], line
             if self._separator() == _END:
                 return
 
@@ -174,32 +179,28 @@ class JsonCursor:
         return values, separator.group(1) == b"]"
 
     def _batch_cut(self) -> tuple[int, re.Match[bytes] | None]:
-        """The last '}' in the window that is followed by ',' or ']' and balances the brackets.
+        """The last '}' in the window that is followed by ',' or ']' and balances the braces.
 
-        Brackets inside strings are counted too, which can only make a true cut look
+        Braces inside strings are counted too, which can only make a true cut look
         unbalanced (then the batch is skipped) or a false one balanced (then orjson fails).
+        Square brackets are not counted: between the objects of the array they balance
+        anyway, and a cut inside an element that is an array fails in orjson.
         """
         buf, pos = self._buf, self._pos
         end = min(len(buf), pos + _BATCH_BYTES)
-        balance = [buf.count(b"{", pos, end) - buf.count(b"}", pos, end)]
-        balance.append(buf.count(b"[", pos, end) - buf.count(b"]", pos, end))
+        balance = buf.count(b"{", pos, end) - buf.count(b"}", pos, end)
         for _ in range(_CUT_TRIES):
             cut = buf.rfind(b"}", pos, end)
             if cut <= pos:
                 break
             # Move the window's end back to just after this '}' and update the balance.
-            balance[0] += buf.count(b"}", cut + 1, end) - buf.count(b"{", cut + 1, end)
-            balance[1] += buf.count(b"]", cut + 1, end) - buf.count(b"[", cut + 1, end)
-            end = cut + 1
-            if balance != [0, 0]:
-                end = cut
-                balance[0] += 1  # the '}' at cut leaves the window with it
-                continue
-            separator = _SEPARATOR.match(buf, end)
-            if separator is not None and (separator.end() < len(buf) or self._eof):
-                return end, separator
+            balance += buf.count(b"}", cut + 1, end) - buf.count(b"{", cut + 1, end)
             end = cut
-            balance[0] += 1
+            if balance == 0:
+                separator = _SEPARATOR.match(buf, cut + 1)
+                if separator is not None and (separator.end() < len(buf) or self._eof):
+                    return cut + 1, separator
+            balance += 1  # the '}' at cut leaves the window with it
         return 0, None
 
     def _separator(self) -> int:

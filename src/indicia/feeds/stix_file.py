@@ -92,12 +92,15 @@ def read_object_array(
     """Yield one record per element of the JSON array at the cursor."""
     state.in_array = True
     source = state.source
-    for value, line in cursor.elements():
-        state.records += 1
-        if check is None and type(value) is dict:
-            yield stix_record(value, source, line, state.records)  # the hot path
-        else:
-            yield _element_record(value, position(source, line, state.records), check)
+    records = state.records
+    for values, line in cursor.element_runs():
+        for value in values:
+            records += 1
+            state.records = records  # kept current: a break names the record it falls in
+            if check is None and type(value) is dict:
+                yield stix_record(value, source, line, records)  # the hot path
+            else:
+                yield _element_record(value, position(source, line, records), check)
     state.in_array = False
 
 

@@ -21,14 +21,20 @@ _LABELS: dict[Kind, str] = {
 # STIX 2.1 10.7 hash-algorithm-ov spells them "MD5", "SHA-1", "SHA-256", "SHA-512"; feeds
 # also write "SHA1", "sha256", "sha_256". Keys are compared without case, '-' and '_'.
 _KEYS: dict[str, Kind] = {kind.value: kind for kind in _DIGITS}
+_SPELLINGS: dict[str, Kind] = {}  # keys as written in patterns, already folded
 
 
 def hash_kind_for_stix_key(key: str) -> Kind:
     """Return the hash Kind for a STIX hashes key such as ``SHA-256`` (or ``sha256``)."""
+    kind = _SPELLINGS.get(key)
+    if kind is not None:
+        return kind
     folded = key.strip().lower().replace("-", "").replace("_", "")
     kind = _KEYS.get(folded)
     if kind is None:
         raise ObservableError(key, "unsupported hash algorithm; use MD5, SHA-1, SHA-256 or SHA-512")
+    if len(_SPELLINGS) < 64:  # keys are free text; remember only the first few spellings
+        _SPELLINGS[key] = kind
     return kind
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from indicia.errors import ObservableError
 
@@ -27,7 +29,7 @@ class Kind(StrEnum):
 HASH_KINDS: frozenset[Kind] = frozenset({Kind.MD5, Kind.SHA1, Kind.SHA256, Kind.SHA512})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Observable:
     """A canonical observable value; ``port`` is set when it came from an address-and-port."""
 
@@ -35,6 +37,17 @@ class Observable:
     value: str
     port: int | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def __init__(
+        self, kind: Kind, value: str, port: int | None = None, warnings: tuple[str, ...] = ()
+    ) -> None:
+        # The generated __init__ of a frozen dataclass sets each field through
+        # object.__setattr__; the slot descriptors set them in half the time. Every pattern
+        # and list row imported makes one of these.
+        _set_kind(self, kind)
+        _set_value(self, value)
+        _set_port(self, port)
+        _set_warnings(self, warnings)
 
     @property
     def is_cidr(self) -> bool:
@@ -55,9 +68,20 @@ class Observable:
         """The type as the intel-management Types column shows it (``file:sha256``, ...)."""
         if self.port is not None:
             return "network-traffic"
-        if self.kind in HASH_KINDS:
-            return f"file:{self.kind.value}"
-        return self.kind.value
+        return _DISPLAY_TYPES[self.kind]
+
+
+def _slot_setter(name: str) -> Callable[[Observable, Any], None]:
+    slot: Any = Observable.__dict__[name]  # the slot's member descriptor
+    setter: Callable[[Observable, Any], None] = slot.__set__
+    return setter
+
+
+_set_kind = _slot_setter("kind")
+_set_value = _slot_setter("value")
+_set_port = _slot_setter("port")
+_set_warnings = _slot_setter("warnings")
+_DISPLAY_TYPES = {kind: f"file:{kind.value}" if kind in HASH_KINDS else kind.value for kind in Kind}
 
 
 # Kind names a user may type, beside the Kind values themselves. "ip", "cidr", "hash" and

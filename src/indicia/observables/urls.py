@@ -126,8 +126,9 @@ def _fix_escape(match: re.Match[str]) -> str:
 
 
 def _remove_dot_segments(path: str) -> str:
-    # RFC 3986 5.2.4, for a path that is empty or starts with '/' (it follows an authority).
-    if "." not in path:
+    # RFC 3986 5.2.4, for a path that is empty or starts with '/' (it follows an authority):
+    # a dot segment is a whole segment, so it always follows a '/'.
+    if "/." not in path:
         return path
     segments = path.split("/")[1:]
     kept: list[str] = []

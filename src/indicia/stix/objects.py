@@ -20,7 +20,7 @@ from indicia.stix.object_types import (
     SPECS,
     TypeSpec,
 )
-from indicia.stix.timestamps import parse_timestamp
+from indicia.stix.timestamps import known_timestamps, parse_timestamp
 
 __all__ = ["KNOWN_TYPES", "SCO_TYPES", "STIX_TYPES", "new_id", "validate_object"]
 
@@ -101,7 +101,7 @@ def _id_of(obj: dict[str, Any], obj_type: str) -> str:
     raw = obj.get("id")
     if raw is None:
         raise StixError(f"is required for {obj_type}", field="id")
-    id_type = p.identifier_type(raw, "id", None)
+    id_type = p.unique_identifier_type(raw, "id", None)
     if id_type != obj_type:
         raise StixError(
             f"{raw!r} does not start with its type {obj_type}--", object_id=raw, field="id"
@@ -148,20 +148,34 @@ def _check_spec_version(obj: dict[str, Any], obj_type: str, object_id: str) -> N
 
 def _check_properties(obj: dict[str, Any], spec: TypeSpec, is_sco: bool, object_id: str) -> None:
     checks = spec.properties
-    string, timestamp = p.string, p.timestamp
+    string, timestamp, strings = p.string, p.timestamp, p.strings
+    parsed = known_timestamps()
     for name, value in obj.items():
         check = checks.get(name)
-        # The two commonest checks are inlined: this loop runs once per property of every
-        # object imported, and a call costs more than the check.
+        # The commonest checks are inlined: this loop runs once per property of every object
+        # imported, and a call costs more than the check. Whatever the inlined test does not
+        # pass goes to the full check, which decides (and words the error).
         if check is string:
             if type(value) is not str:
                 string(value, name, object_id)
         elif check is timestamp:
-            parse_timestamp(value, field=name, object_id=object_id)
+            if value not in parsed:
+                parse_timestamp(value, field=name, object_id=object_id)
+        elif check is strings:
+            if type(value) is not list or not value or not _all_str(value):
+                strings(value, name, object_id)
         elif check is not None:
             check(value, name, object_id)
         else:
             _check_custom(name, value, is_sco, object_id)
+
+
+def _all_str(values: list[Any]) -> bool:
+    # A plain loop: all() over a generator costs more than the short lists it checks.
+    for value in values:  # noqa: SIM110
+        if type(value) is not str:
+            return False
+    return True
 
 
 def _check_custom(name: str, value: Any, is_sco: bool, object_id: str) -> None:

@@ -100,6 +100,10 @@ def _parsed_observations(pattern: str, object_id: str | None) -> list[list[Compa
 
 
 def _observables(observations: list[list[Comparison]], object_id: str | None) -> list[Observable]:
+    if len(observations) == 1:
+        single = observables_of(observations[0], object_id)
+        if len(single) < 2:
+            return single  # the common one-comparison pattern: nothing to deduplicate
     found: dict[Observable, None] = {}
     for comparisons in observations:
         for obs in observables_of(comparisons, object_id):

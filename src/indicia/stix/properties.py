@@ -27,7 +27,12 @@ PROPERTY_NAME = re.compile(r"[a-z0-9_]{3,250}")
 _EXTENSION_NAME = re.compile(r"(?:[a-z][a-z0-9]*)+(?:-[a-z0-9]+)*-ext")
 _LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 
+_TYPE_PART = re.compile(r"[a-z][a-z0-9-]+[a-z0-9]")
 _ID_CACHE: dict[str, str] = {}
+_TYPE_PARTS: dict[str, bool] = {}  # type parts already checked against _TYPE_PART
+_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+)
 
 
 def fail(message: str, field: str, object_id: str | None) -> StixError:
@@ -37,19 +42,39 @@ def fail(message: str, field: str, object_id: str | None) -> StixError:
 
 def identifier_type(value: Any, field: str, object_id: str | None) -> str:
     """Return the type part of a STIX identifier, or raise if ``value`` is not one."""
+    # References repeat (created_by_ref, markings): remember the recent ones.
     cached = _ID_CACHE.get(value) if isinstance(value, str) else None
     if cached is not None:
         return cached
 
-    match = IDENTIFIER.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise fail(
-            f"{value!r} is not a STIX identifier (<type>--<RFC 4122 UUID>, 2.9)", field, object_id
-        )
+    kind = unique_identifier_type(value, field, object_id)
     if len(_ID_CACHE) > 65536:
         _ID_CACHE.clear()
-    _ID_CACHE[value] = match.group(1)
-    return match.group(1)
+    _ID_CACHE[value] = kind
+    return kind
+
+
+def unique_identifier_type(value: Any, field: str, object_id: str | None) -> str:
+    """:func:`identifier_type` for a value seen once, such as an object's own id."""
+    # The same test as IDENTIFIER.fullmatch, in two steps: that regex backtracks through the
+    # whole UUID (its characters fit the type's class), which made it the dearest check of
+    # an object. The UUID has a fixed length, so the type is everything before its "--".
+    if (
+        isinstance(value, str)
+        and value[-38:-36] == "--"
+        and _UUID.fullmatch(value, len(value) - 36)
+    ):
+        kind = value[:-38]
+        known = _TYPE_PARTS.get(kind)
+        if known is None:
+            known = _TYPE_PART.fullmatch(kind) is not None
+            if len(_TYPE_PARTS) < 1024:  # a few dozen types in practice
+                _TYPE_PARTS[kind] = known
+        if known:
+            return kind
+    raise fail(
+        f"{value!r} is not a STIX identifier (<type>--<RFC 4122 UUID>, 2.9)", field, object_id
+    )
 
 
 def string(value: Any, field: str, object_id: str | None) -> None:

@@ -7,6 +7,7 @@ digits; we accept up to nine (nanoseconds) and truncate to the microseconds Pyth
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import UTC, datetime
 
 from indicia.errors import StixError
@@ -33,6 +34,11 @@ def parse_timestamp(
         _CACHE.clear()
     _CACHE[value] = parsed
     return parsed
+
+
+def known_timestamps() -> Container[object]:
+    """The strings recently parsed as valid timestamps: a validator may skip re-checking them."""
+    return _CACHE
 
 
 def _parse(value: object, field: str, object_id: str | None) -> datetime:

@@ -8,13 +8,16 @@ changes nothing, and revocation is permanent.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from indicia.errors import NotFoundError
 from indicia.store.engine import connect
@@ -26,6 +29,10 @@ log = logging.getLogger(__name__)
 OBSERVABLE_COLUMNS = ("object_pk", "kind", "value", "port")
 # SQLite allows 32,766 bound parameters per statement; stay well below for IN lists.
 _CHUNK = 500
+_MAX_ROWID = (1 << 63) - 1
+# Bulk mode (Store.bulk): objects per commit, and the SQLite page cache of its connection.
+BULK_ROWS = 200_000
+_BULK_CACHE_KIB = 256 << 10
 
 
 @dataclass(slots=True)
@@ -56,14 +63,26 @@ def _newest_per_id(batch: Iterable[Prepared], result: UpsertResult) -> dict[str,
     """Keep the newest version of each id in the batch, whatever the order (STIX 2.1 3.6)."""
     newest: dict[str, Prepared] = {}
     for item in batch:
-        seen = newest.get(item.id)
+        object_id = item.row[0]
+        seen = newest.get(object_id)
         if seen is None or item.version > seen.version:
-            newest[item.id] = item
+            newest[object_id] = item
         elif item.version == seen.version and item.json != seen.json:
             result.notices.append(
-                f"{item.id}: two different objects share modified {item.version}; kept the first"
+                f"{object_id}: two different objects share modified {item.version}; kept the first"
             )
     return newest
+
+
+@dataclass(slots=True)
+class _Group:
+    """The connection of a bulk write, whose transactions span many batches."""
+
+    conn: Connection
+    thread: int
+    rows_per_commit: int
+    pending: int = 0
+    open: bool = False  # whether a transaction is open
 
 
 class Store:
@@ -71,6 +90,10 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Whether the next batch is likely all new: then it is inserted without looking up
+        # its ids first. Only a guess; a wrong one costs one undone insert.
+        self._expect_fresh = True
+        self._group: _Group | None = None
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -88,14 +111,121 @@ class Store:
         result = UpsertResult()
         newest = _newest_per_id(batch, result)
         result.unchanged += len(batch) - len(newest)
-        with self.engine.begin() as conn:
-            existing = self._versions(conn, list(newest))
-            fresh, newer = self._classify(newest, existing, result)
-            self._insert(conn, fresh)
-            self._supersede(conn, newer)
+        group = self._group
+        if group is not None and group.thread == threading.get_ident():
+            fresh, newer = self._write_in_group(group, newest, result)
+        else:
+            with self.engine.begin() as conn:
+                fresh, newer = self._write(conn, newest, result)
         result.created += len(fresh)
         result.updated += len(newer)
         return result
+
+    @contextmanager
+    def bulk(self, rows_per_commit: int = BULK_ROWS) -> Iterator[None]:
+        """Commit the batches this thread upserts inside only every ``rows_per_commit`` objects.
+
+        Each batch still lands whole or not at all (it is a savepoint), and on leaving, also by
+        an error, the batches written so far are committed. A commit per small batch would
+        write out every index page the batch touched, each time: for a large import that
+        costs more than the rows. Other connections see the batches once they are committed.
+        """
+        if self._group is not None:
+            yield
+            return
+        conn = self.engine.connect()
+        group = _Group(conn, threading.get_ident(), rows_per_commit)
+        cache = self._set_cache(conn, f"-{_BULK_CACHE_KIB}")
+        self._group = group
+        try:
+            yield
+        except BaseException:
+            self._end_group(group, failed=True)
+            raise
+        else:
+            self._end_group(group, failed=False)
+        finally:
+            self._group = None
+            self._set_cache(conn, cache)
+            conn.close()
+
+    def _set_cache(self, conn: Connection, size: str | None) -> str | None:
+        """Set SQLite's page cache of ``conn`` (KiB when negative); returns the old setting."""
+        if not self._is_sqlite or size is None:
+            return None
+        old = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(size)}")
+        conn.commit()  # ends the transaction SQLAlchemy began; SQLite had none
+        return str(old)
+
+    def _write_in_group(
+        self, group: _Group, newest: dict[str, Prepared], result: UpsertResult
+    ) -> tuple[list[Prepared], list[Prepared]]:
+        conn = group.conn
+        if not group.open and self._is_sqlite:
+            # pysqlite opens a transaction only before DML; the savepoints need a real one,
+            # since releasing a savepoint that opened the transaction would commit it.
+            conn.exec_driver_sql("BEGIN")
+        group.open = True
+        conn.exec_driver_sql("SAVEPOINT indicia_batch")
+        try:
+            written = self._write(conn, newest, result)
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT indicia_batch")
+            conn.exec_driver_sql("RELEASE SAVEPOINT indicia_batch")
+            raise
+        conn.exec_driver_sql("RELEASE SAVEPOINT indicia_batch")
+        group.pending += len(newest)
+        if group.pending >= group.rows_per_commit:
+            self._commit(group)
+        return written
+
+    def _commit(self, group: _Group) -> None:
+        group.conn.commit()
+        group.open = False
+        group.pending = 0
+
+    def _end_group(self, group: _Group, *, failed: bool) -> None:
+        if not group.open:
+            return
+        if not failed:
+            self._commit(group)
+            return
+        try:
+            self._commit(group)
+        except Exception:  # the error that ended the bulk write matters more; keep it
+            log.warning("could not commit the batches written before an error", exc_info=True)
+
+    def _write(
+        self, conn: Connection, newest: dict[str, Prepared], result: UpsertResult
+    ) -> tuple[list[Prepared], list[Prepared]]:
+        items = list(newest.values())
+        if self._expect_fresh and self._insert_all_fresh(conn, items):
+            return items, []
+
+        existing = self._versions(conn, list(newest))
+        fresh, newer = self._classify(newest, existing, result)
+        self._insert(conn, fresh)
+        self._supersede(conn, newer)
+        self._expect_fresh = not existing
+        return fresh, newer
+
+    def _insert_all_fresh(self, conn: Connection, items: list[Prepared]) -> bool:
+        """Insert the batch as new objects if none of its ids is stored yet; else change nothing.
+
+        A bulk import of new intelligence is the common case: trying the insert first saves
+        looking up every id. A stored id makes the insert fail, and the savepoint undoes it.
+        """
+        conn.exec_driver_sql("SAVEPOINT indicia_fresh")
+        try:
+            self._insert(conn, items)
+        except IntegrityError:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT indicia_fresh")
+            self._expect_fresh = False
+            return False
+        # Not released: the commit ends it (on SQLite, releasing a savepoint that opened the
+        # transaction would commit early).
+        return True
 
     def _versions(self, conn: Connection, ids: list[str]) -> dict[str, tuple[str, bool]]:
         found: dict[str, tuple[str, bool]] = {}
@@ -133,14 +263,37 @@ class Store:
         if not items:
             return
         conn.exec_driver_sql(self._insert_sql("objects", ROW_COLUMNS), [i.row for i in items])
-        self._link_observables(conn, [item for item in items if item.observables])
+        first = self._first_inserted_pk(conn, items) if self._is_sqlite else None
+        if first is None:
+            self._link_observables(conn, [item for item in items if item.observables])
+            return
+        links = [(first + n, *row) for n, item in enumerate(items) for row in item.observables]
+        if links:
+            conn.exec_driver_sql(self._insert_sql("observables", OBSERVABLE_COLUMNS), links)
 
     def _link_observables(self, conn: Connection, items: list[Prepared]) -> None:
         if not items:
             return
-        keys = self._keys(conn, [item.id for item in items])
-        links = [(keys[item.id], *row) for item in items for row in item.observables]
+        keys = self._keys(conn, [item.row[0] for item in items])
+        links = [(keys[item.row[0]], *row) for item in items for row in item.observables]
         conn.exec_driver_sql(self._insert_sql("observables", OBSERVABLE_COLUMNS), links)
+
+    def _first_inserted_pk(self, conn: Connection, items: list[Prepared]) -> int | None:
+        """The pk SQLite gave the first of the rows just inserted, or None if it cannot tell.
+
+        Without an explicit key SQLite gives a new row the largest rowid plus one, unless the
+        largest is already the maximum (then it picks at random); this transaction holds the
+        write lock, so the rows got consecutive pks ending at the largest. Both ends are checked.
+        """
+        last = conn.exec_driver_sql("SELECT max(pk) FROM objects").scalar()
+        if not isinstance(last, int) or last >= _MAX_ROWID:
+            return None
+        first = last - len(items) + 1
+        ends = {items[0].row[0]: first, items[-1].row[0]: last}
+        query = select(objects.c.id, objects.c.pk).where(objects.c.id.in_(list(ends)))
+        if {object_id: pk for object_id, pk in conn.execute(query)} != ends:
+            return None
+        return first
 
     def _keys(self, conn: Connection, ids: list[str]) -> dict[str, int]:
         keys: dict[str, int] = {}
@@ -148,6 +301,10 @@ class Store:
             query = select(objects.c.id, objects.c.pk).where(objects.c.id.in_(chunk))
             keys.update((object_id, pk) for object_id, pk in conn.execute(query))
         return keys
+
+    @property
+    def _is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
 
     def _mark(self) -> str:
         return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
