@@ -1,7 +1,8 @@
-"""The Python pass of the batch plan: canonical forms for the few values SQL leaves open.
+"""The Python pass of the batch plan: canonical forms for the few values the fast checks leave.
 
-SQL canonicalises values already in a common canonical shape; the rest (IPv6, internationalised
-names, URLs with ports or escapes, odd spellings) come here once per distinct value and are
+Vectorised checks accept values already in a common canonical shape; the rest (IPv6,
+internationalised names, URLs with ports or escapes, odd spellings) come here once per distinct
+value and are
 canonicalised by :mod:`indicia.observables`, the one place that decides canonical forms.
 """
 
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import pyarrow as pa
 
 from indicia.errors import ObservableError
 from indicia.matching.batch_index import IPV6_BUCKET_BITS
-from indicia.matching.batch_plan import FAM, FAMILIES
+from indicia.matching.fields import is_placeholder
 from indicia.observables import (
     normalize_domain,
     normalize_email,
@@ -27,44 +27,38 @@ from indicia.observables import (
 
 logger = logging.getLogger(__name__)
 
-_IPV4 = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", re.ASCII)
-
 # (canonical value, URL host, IPv6 address as 16 bytes) of one raw value.
 Canonical = tuple[str, str | None, bytes | None]
 
 FIX_SCHEMA = pa.schema(
     [
-        ("fam", pa.uint8()),
         ("raw", pa.string()),
         ("canon", pa.string()),
-        ("ip4", pa.uint32()),
+        ("host", pa.string()),
         ("ip6", pa.binary()),
         ("ip6b", pa.uint32()),
+        ("placeholder", pa.bool_()),
     ]
 )
 
 
-def canonicalize_pending(pending: Iterable[tuple[int, str]]) -> pa.Table:
-    """Canonicalise (family code, raw) pairs into fix rows; a URL also fixes its host row.
+def canonicalize_values(fam: str, raws: pa.Array) -> pa.Table:
+    """Canonicalise distinct raw values of one family into rows of FIX_SCHEMA.
 
-    A value no normaliser accepts gets a NULL canon and so stays unmatched (and counted).
+    A value no normaliser accepts gets a null canon and so stays unmatched (and counted); a
+    placeholder once stripped (" - ") is flagged, as it is no value at all.
     """
-    rows: list[tuple[int, str, str | None, bytes | None]] = []
-    for code, raw in pending:
-        name = FAMILIES[code]
-        canonical = canonical_value(name, raw)
-        value, host, ip6 = canonical or (None, None, None)
-        rows.append((code, raw, value, None if name == "url" else ip6))
-        if name == "url":
-            rows.append((FAM["uhost"], raw, host, ip6))
+    texts = raws.to_pylist()
+    results = [None if is_placeholder(raw) else canonical_value(fam, raw) for raw in texts]
+    found = [r or (None, None, None) for r in results]
     return pa.table(
         {
-            "fam": pa.array([r[0] for r in rows], pa.uint8()),
-            "raw": pa.array([r[1] for r in rows], pa.string()),
-            "canon": pa.array([r[2] for r in rows], pa.string()),
-            "ip4": pa.array([_ipv4_number(r[2], r[3]) for r in rows], pa.uint32()),
-            "ip6": pa.array([r[3] for r in rows], pa.binary()),
-            "ip6b": pa.array([_bucket(r[3]) for r in rows], pa.uint32()),
+            "raw": pa.array(texts, pa.string()),
+            "canon": pa.array([value for value, _, _ in found], pa.string()),
+            "host": pa.array([host for _, host, _ in found], pa.string()),
+            "ip6": pa.array([ip6 for _, _, ip6 in found], pa.binary()),
+            "ip6b": pa.array([_bucket(ip6) for _, _, ip6 in found], pa.uint32()),
+            "placeholder": pa.array([is_placeholder(raw) for raw in texts], pa.bool_()),
         },
         schema=FIX_SCHEMA,
     )
@@ -80,12 +74,6 @@ def canonical_value(fam: str, raw: str) -> Canonical | None:
     except ObservableError as exc:
         logger.debug("event value skipped: %s", exc)
         return None
-
-
-def _ipv4_number(value: str | None, ip6: bytes | None) -> int | None:
-    if value is None or ip6 is not None or not _IPV4.fullmatch(value):
-        return None
-    return int(ipaddress.IPv4Address(value))
 
 
 def _ip(raw: str) -> Canonical:

@@ -2,9 +2,10 @@
 
 Entries are kept once (identifier, kind, validity, confidence, port) and each value table points
 at them by entry number. Values are stored in their cheapest exact form: IPv4 as 32-bit integers,
-CIDRs as integer ranges bucketed by /16 (IPv6 by /32), hashes as bytes, STIX identifiers of the
-form ``type--uuid`` as 16 bytes. The tables are built by DuckDB from the entries' columns, so no
-Python code runs per indicator beyond reading the entries' attributes.
+CIDRs as integer ranges bucketed by /16 (IPv6 by /32) with their text, hashes as bytes, STIX
+identifiers of the form ``type--uuid`` as 16 bytes (Arrow's UUID type). The tables are built by
+DuckDB from the entries' columns, so no Python code runs per indicator beyond reading the
+entries' attributes.
 """
 
 from __future__ import annotations
@@ -138,9 +139,14 @@ def _ipv6_columns(raw: pa.Table) -> pa.Table:
 
 
 def _compact_entries(table: pa.Table) -> pa.Table:
-    """Store identifiers' UUIDs as 16 fixed bytes (DuckDB hands back variable-width blobs)."""
+    """Store identifiers' UUIDs as 16 fixed bytes typed as UUIDs (DuckDB hands back blobs).
+
+    The Arrow UUID type reaches DuckDB as its UUID type, whose text is the RFC 9562 form.
+    """
     index = table.schema.get_field_index("id_uuid")
-    return table.set_column(index, "id_uuid", table.column("id_uuid").cast(pa.binary(16)))
+    storage = table.column("id_uuid").combine_chunks().cast(pa.binary(16))
+    uuids = pa.ExtensionArray.from_storage(pa.uuid(), storage)
+    return table.set_column(index, "id_uuid", uuids)
 
 
 _IPV4_INT = " + ".join(
@@ -151,10 +157,10 @@ _ID_TYPE = (
 )
 
 _IPV4_PARTS = f"""
-    SELECT entry, CAST({_IPV4_INT} AS UINTEGER) AS first, prefix,
+    SELECT entry, value, CAST({_IPV4_INT} AS UINTEGER) AS first, prefix,
            CAST({_IPV4_INT} + (CAST(1 AS UBIGINT) << (32 - prefix)) - 1 AS UINTEGER) AS last
     FROM (
-        SELECT entry, split_part(value, '/', 1) AS v,
+        SELECT entry, value, split_part(value, '/', 1) AS v,
                CAST(coalesce(nullif(split_part(value, '/', 2), ''), '32') AS INTEGER) AS prefix
         FROM raw
         WHERE kind = {KIND_CODE[IPV4]} AND regexp_full_match(split_part(value, '/', 1), '{IPV4_RE}')
@@ -185,13 +191,13 @@ _INDEX_SQL: dict[str, str] = {
     "ipv4_exact": f"SELECT first AS value, entry FROM ({_IPV4_PARTS}) WHERE prefix = 32",
     "ipv4_cidr": f"""
         SELECT CAST(bucket AS USMALLINT) AS bucket, first, last, CAST(prefix AS UTINYINT) AS prefix,
-               entry
+               value AS text, entry
         FROM (SELECT *, unnest(range(first >> {32 - IPV4_BUCKET_BITS},
                                      (last >> {32 - IPV4_BUCKET_BITS}) + 1)) AS bucket
               FROM ({_IPV4_PARTS}) WHERE prefix < 32 AND prefix >= {_MIN_BUCKETED_V4})
     """,
     "ipv4_wide": f"""
-        SELECT first, last, CAST(prefix AS UTINYINT) AS prefix, entry
+        SELECT first, last, CAST(prefix AS UTINYINT) AS prefix, value AS text, entry
         FROM ({_IPV4_PARTS}) WHERE prefix < {_MIN_BUCKETED_V4}
     """,
     "ipv6_exact": """

@@ -1,0 +1,311 @@
+"""Read ECS JSON lines into Arrow columns with msgspec, keeping every line's number.
+
+A file is read in chunks of whole lines. A chunk whose lines are one JSON object each is decoded
+at once with the typed schema (:mod:`indicia.matching.batch_schema`); any other chunk is decoded
+line by line, so a bad line is reported with its number (RFC 8259 4: a line must hold one JSON
+object) and its neighbours still count. A line using a spelling the schema does not read widens
+the schema for that line and every later one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from indicia.matching.batch_plan import LIST, SCALAR, Column
+from indicia.matching.batch_schema import (
+    PORT,
+    SPELLINGS,
+    TIME,
+    VALUE,
+    Schema,
+    Spelling,
+    build_schema,
+    loosen,
+)
+
+CHUNK_BYTES = 1 << 17
+BATCH_ROWS = 1 << 16
+# The first chunk is small: its lines decide the schema's spellings before the rest is read.
+FIRST_CHUNK_LINES = 1000
+
+# Within one line, a "}" then optional JSON whitespace then "{" is the only way one line can hold
+# two objects; without it, one object per line is certain when the object count is right.
+_TWO_OBJECTS = re.compile(rb"\}[ \t\r]*\{")
+
+
+@dataclass
+class Loaded:
+    """A JSON-lines file as columns: ``table`` has ``row`` (line number) and the value columns.
+
+    Event times (text) and ports are kept apart, aligned with the lines, and gathered only for
+    the rows with candidate matches (:meth:`times`).
+    """
+
+    table: pa.Table
+    columns: list[Column]
+    stamps: pa.ChunkedArray
+    ports: dict[str, pa.ChunkedArray]
+    lines: int
+    unreadable: tuple[int, ...]
+
+    def times(self, rows: pa.Array | pa.ChunkedArray) -> pa.Table:
+        """(ts, ports...) of these line numbers, one row each."""
+        positions = pc.subtract(rows, 1)
+        arrays = {"ts": self.stamps.take(positions)}
+        for name, values in self.ports.items():
+            arrays[name] = values.take(positions)
+        return pa.table(arrays)
+
+
+class _Columns:
+    """Values per spelling: Python lists for the current batch, Arrow arrays for the earlier.
+
+    Converting batch by batch keeps few Python objects alive at once (measured: fewer page
+    faults and better cache use than one conversion of whole-file lists).
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[Spelling, list[Any]] = {}
+        self.pending_rows = 0
+        self.done: dict[tuple[Spelling, str], list[pa.Array]] = {}
+        self.batches: list[int] = []
+        self.rows = 0
+
+    def add(self, schema: Schema, documents: list[Any]) -> None:
+        used = schema.ordered
+        for spelling in used:
+            if spelling not in self.pending:
+                self.pending[spelling] = [None] * self.pending_rows
+        if used and documents:
+            self._extract(schema, used, documents)
+        self.pending_rows += len(documents)
+        self.rows += len(documents)
+        for target in self.pending.values():
+            if len(target) < self.pending_rows:
+                target.extend([None] * (self.pending_rows - len(target)))
+        if self.pending_rows >= BATCH_ROWS:
+            self.flush()
+
+    def _extract(self, schema: Schema, used: tuple[Spelling, ...], documents: list[Any]) -> None:
+        # One attribute getter for every spelling, then a transpose: both loops run in C.
+        getter = attrgetter(*(schema.paths[spelling] for spelling in used))
+        rows = map(getter, documents) if len(used) > 1 else ((v,) for v in map(getter, documents))
+        for spelling, values in zip(used, zip(*rows, strict=True), strict=True):
+            if spelling.item is not None:
+                self.pending[spelling].extend(_item_values(value) for value in values)
+            else:
+                self.pending[spelling].extend(values)
+
+    def flush(self) -> None:
+        """Convert the current batch to Arrow; a spelling absent from a batch gets nulls."""
+        count = self.pending_rows
+        if not count:
+            return
+        for spelling, values in self.pending.items():
+            for shape, array in _arrays(values, spelling):
+                chunks = self.done.setdefault((spelling, shape), [])
+                chunks.extend(pa.nulls(size, array.type) for size in self.batches[len(chunks) :])
+                chunks.append(array)
+        self.batches.append(count)
+        for (spelling, shape), chunks in self.done.items():
+            if len(chunks) < len(self.batches):
+                chunks.append(pa.nulls(count, _ARROW_TYPES[spelling.role, shape]))
+        self.pending = {spelling: [] for spelling in self.pending}
+        self.pending_rows = 0
+
+    def column(self, spelling: Spelling, shape: str) -> pa.ChunkedArray | None:
+        chunks = self.done.get((spelling, shape))
+        if chunks is None:
+            return None
+        return pa.chunked_array(chunks, _ARROW_TYPES[spelling.role, shape])
+
+
+def _item_values(items: list[Any] | None) -> list[str] | None:
+    if items is None:
+        return None
+    found: list[str] = []
+    for item in items:
+        if isinstance(item.value, list):
+            found.extend(item.value)
+        elif item.value is not None:
+            found.append(item.value)
+    return found
+
+
+def load_jsonl(path: Path) -> Loaded:
+    """Decode a JSON-lines file into the columns the match plan reads."""
+    schema = build_schema(())
+    columns = _Columns()
+    unreadable: list[int] = []
+    for first_line, lines, chunk in _chunks(path):
+        schema, documents, bad = _decode_chunk(schema, chunk, lines)
+        columns.add(schema, documents)
+        unreadable.extend(first_line + offset for offset in bad)
+    return _loaded(columns, tuple(unreadable))
+
+
+def _chunks(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(first line number, line count, bytes of whole lines); the first chunk is small."""
+    line = 1
+    with path.open("rb") as stream:
+        carry = b"".join(stream.readline() for _ in range(FIRST_CHUNK_LINES))
+        block = b"\n"
+        while block:
+            if carry.endswith(b"\n"):
+                count = carry.count(b"\n")
+                yield line, count, carry
+                line += count
+                carry = b""
+            block = stream.read(CHUNK_BYTES)
+            data = carry + block
+            end = data.rfind(b"\n") + 1
+            carry = data[end:]
+            if end:
+                count = data.count(b"\n", 0, end)
+                yield line, count, data[:end]
+                line += count
+        if carry:
+            # A last line without a line end still counts.
+            yield line, 1, carry
+
+
+def _decode_chunk(schema: Schema, chunk: bytes, lines: int) -> tuple[Schema, list[Any], list[int]]:
+    """The chunk's documents (one per line, empty for a bad line) and its bad lines' offsets."""
+    if not _may_hold_two_objects(chunk):
+        try:
+            documents = schema.decoder.decode_lines(chunk)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            documents = None
+        if documents is not None and len(documents) == lines:
+            return schema, documents, []
+    pieces = chunk.split(b"\n")
+    if chunk.endswith(b"\n"):
+        pieces.pop()
+    return _decode_lines(schema, pieces)
+
+
+def _may_hold_two_objects(chunk: bytes) -> bool:
+    return _TWO_OBJECTS.search(chunk) is not None
+
+
+def _decode_lines(schema: Schema, lines: list[bytes]) -> tuple[Schema, list[Any], list[int]]:
+    """Decode line by line; a line the schema rejects is read loosely and may widen the schema.
+
+    Every schema has the same attribute paths (only the leaf types differ), so documents
+    decoded before a widening are read with the wider schema's paths.
+    """
+    documents: list[Any] = []
+    bad: list[int] = []
+    for offset, line in enumerate(lines):
+        try:
+            documents.append(schema.decoder.decode(line))
+            continue
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            pass
+        document, spellings, readable = _loose(schema, line)
+        if not spellings <= schema.used:
+            schema = build_schema(schema.used | spellings)
+            document, _, readable = _loose(schema, line)
+        documents.append(document)
+        if not readable:
+            bad.append(offset)
+    return schema, documents, bad
+
+
+def _loose(schema: Schema, line: bytes) -> tuple[Any, set[Spelling], bool]:
+    """A line the typed decoder rejected: (document, spellings it uses, whether it is readable)."""
+    if not line.strip(b" \t\r\n\f\v"):
+        return schema.empty, set(), True
+    try:
+        raw = msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return schema.empty, set(), False
+    if not isinstance(raw, dict):
+        return schema.empty, set(), False
+    kept, found = loosen(raw)
+    if not found <= schema.used:
+        return schema.empty, found, True
+    return msgspec.convert(kept, schema.document), found, True
+
+
+def _loaded(columns: _Columns, unreadable: tuple[int, ...]) -> Loaded:
+    columns.flush()
+    rows = columns.rows
+    ones = pa.nulls(rows, pa.int32()).fill_null(1)
+    arrays: dict[str, Any] = {"row": pc.cumulative_sum(ones)}
+    stamps = _first(columns, [s for s in SPELLINGS if s.role == TIME], pa.string())
+    ports: dict[str, pa.ChunkedArray] = {}
+    for name in sorted({s.field for s in SPELLINGS if s.role == PORT}):
+        spellings = [s for s in SPELLINGS if s.role == PORT and s.field == name]
+        if any((s, SCALAR) in columns.done for s in spellings):
+            ports[name] = _first(columns, spellings, pa.int32())
+
+    value_columns: list[Column] = []
+    for spelling in SPELLINGS:
+        for shape in (SCALAR, LIST):
+            values = columns.column(spelling, shape)
+            if spelling.role != VALUE or values is None:
+                continue
+            column = Column(f"c{len(value_columns)}", spelling.field, shape)
+            arrays[column.name] = values
+            value_columns.append(column)
+    return Loaded(pa.table(arrays), value_columns, stamps, ports, rows, unreadable)
+
+
+def _first(columns: _Columns, spellings: list[Spelling], kind: pa.DataType) -> pa.ChunkedArray:
+    """The first spelling's value, else the next's (as COALESCE would)."""
+    present = [columns.column(s, SCALAR) for s in spellings]
+    found = [values for values in present if values is not None]
+    if not found:
+        return pa.chunked_array([pa.nulls(columns.rows, kind)])
+    merged = found[0]
+    for other in found[1:]:
+        merged = pc.coalesce(merged, other)
+    return merged
+
+
+_ARROW_TYPES: dict[tuple[str, str], pa.DataType] = {
+    (VALUE, SCALAR): pa.string(),
+    (VALUE, LIST): pa.list_(pa.string()),
+    (TIME, SCALAR): pa.string(),
+    (PORT, SCALAR): pa.int32(),
+}
+
+
+def _arrays(values: list[Any], spelling: Spelling) -> list[tuple[str, pa.Array]]:
+    if spelling.role == TIME:
+        return [(SCALAR, pa.array(values, pa.string()))]
+    if spelling.role == PORT:
+        return [(SCALAR, _port_array(values))]
+    return _value_arrays(values, spelling)
+
+
+def _port_array(values: list[int | None]) -> pa.Array:
+    # A port outside 32-bit integers is no port (as a failed integer cast would give).
+    try:
+        return pa.array(values, pa.int32())
+    except (pa.ArrowInvalid, OverflowError):
+        kept = [v if v is not None and -(2**31) <= v < 2**31 else None for v in values]
+        return pa.array(kept, pa.int32())
+
+
+def _value_arrays(values: list[Any], spelling: Spelling) -> list[tuple[str, pa.Array]]:
+    """One column in the shape the values have; both shapes when strings and lists mix."""
+    first = LIST if spelling.item is not None else SCALAR
+    kinds = {SCALAR: pa.string(), LIST: pa.list_(pa.string())}
+    try:
+        return [(first, pa.array(values, kinds[first]))]
+    except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
+        pass
+    scalars = [value if isinstance(value, str) else None for value in values]
+    lists = [value if isinstance(value, list) else None for value in values]
+    return [(SCALAR, pa.array(scalars, kinds[SCALAR])), (LIST, pa.array(lists, kinds[LIST]))]
