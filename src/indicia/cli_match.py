@@ -139,6 +139,34 @@ def _run(logs: list[Path], options: MatchOptions, output: str) -> None:
     print_match_report(report, output)
 
 
+def _run_with(
+    logs: list[Path],
+    fmt: str,
+    mapping: Path | None,
+    since: str | None,
+    min_confidence: int,
+    no_warninglists: bool,
+    output: str,
+    *,
+    hunt: bool,
+) -> None:
+    from indicia.matching.run import MatchOptions
+
+    try:
+        floor = parse_since(since)
+    except IndiciaError as exc:
+        raise _fail(exc) from exc
+    options = MatchOptions(
+        fmt=fmt,
+        mapping=str(mapping) if mapping else None,
+        since=floor,
+        min_confidence=min_confidence,
+        warninglists=not no_warninglists,
+        hunt=hunt,
+    )
+    _run(logs, options, output)
+
+
 def match_command(
     logs: Logs,
     fmt: Format = "auto",
@@ -151,20 +179,7 @@ def match_command(
     output: Output = "table",
 ) -> None:
     """Match logs against the indicators valid at each event's time; store the alerts."""
-    from indicia.matching.run import MatchOptions
-
-    try:
-        floor = parse_since(since)
-    except IndiciaError as exc:
-        raise _fail(exc) from exc
-    options = MatchOptions(
-        fmt=fmt,
-        mapping=str(mapping) if mapping else None,
-        since=floor,
-        min_confidence=min_confidence,
-        warninglists=not no_warninglists,
-    )
-    _run(logs, options, output)
+    _run_with(logs, fmt, mapping, since, min_confidence, no_warninglists, output, hunt=False)
 
 
 def hunt_command(
@@ -177,21 +192,7 @@ def hunt_command(
     output: Output = "table",
 ) -> None:
     """Retro-hunt: run every current indicator over older logs (Sentinel's 14-day lookback)."""
-    from indicia.matching.run import MatchOptions
-
-    try:
-        floor = parse_since(since)
-    except IndiciaError as exc:
-        raise _fail(exc) from exc
-    options = MatchOptions(
-        fmt=fmt,
-        mapping=str(mapping) if mapping else None,
-        since=floor,
-        min_confidence=min_confidence,
-        warninglists=not no_warninglists,
-        hunt=True,
-    )
-    _run(logs, options, output)
+    _run_with(logs, fmt, mapping, since, min_confidence, no_warninglists, output, hunt=True)
 
 
 @alerts_app.callback()

@@ -1,21 +1,24 @@
 """Which ECS event fields carry which observable kinds: the one table both engines read.
 
-Kinds are ``indicia.observables.Kind`` values, spelt as plain strings so this table has no
-imports. A URL field carries the URL itself and, through its host, a domain name or an IP address
-(DESIGN.md, "Matching"); the engines take the host from the canonical URL.
+Kinds are ``indicia.observables.Kind`` values taken as plain strings, the form the Arrow and
+DuckDB columns hold. A URL field carries the URL itself and, through its host, a domain name or
+an IP address (DESIGN.md, "Matching"); the engines take the host from the canonical URL.
 """
 
 from __future__ import annotations
 
-IPV4 = "ipv4-addr"
-IPV6 = "ipv6-addr"
-DOMAIN = "domain-name"
-URL = "url"
-EMAIL = "email-addr"
-MD5 = "md5"
-SHA1 = "sha1"
-SHA256 = "sha256"
-SHA512 = "sha512"
+from indicia.observables.kinds import Kind
+
+# The kinds as plain strings (the values of indicia.observables.Kind), for table columns.
+IPV4 = Kind.IPV4.value
+IPV6 = Kind.IPV6.value
+DOMAIN = Kind.DOMAIN.value
+URL = Kind.URL.value
+EMAIL = Kind.EMAIL.value
+MD5 = Kind.MD5.value
+SHA1 = Kind.SHA1.value
+SHA256 = Kind.SHA256.value
+SHA512 = Kind.SHA512.value
 
 IP_KINDS: tuple[str, ...] = (IPV4, IPV6)
 HASH_KINDS: tuple[str, ...] = (MD5, SHA1, SHA256, SHA512)
