@@ -372,3 +372,15 @@ def test_pipeline_worker_crash_is_raised(
 
     with pytest.raises(ValueError, match="a bug in the worker"):
         Importer(store, pipeline_bytes=0).import_paths([STIX / "apt1.json"])
+
+
+def test_every_rewrite_of_a_listed_value_is_reported(store: Store, tmp_path: Path) -> None:
+    listing = tmp_path / "nets.txt"
+    listing.write_text("198.51.100.77/24\n::ffff:198.51.100.60\n")
+
+    report = run(store, listing)
+
+    assert values(store) == ["198.51.100.0/24", "198.51.100.60"]
+    notices = " | ".join(report["notices"])
+    assert "host bits set in 198.51.100.77/24; kept 198.51.100.0/24" in notices
+    assert "IPv4-mapped IPv6 address; kept its IPv4 address 198.51.100.60" in notices

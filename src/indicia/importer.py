@@ -247,10 +247,11 @@ class Importer:
     def _row_identity(self, record: ValueRecord, source: str | None) -> tuple[str, str]:
         fields = record.fields
         observable = parse_observable(record.value, fields.get("type") or None)
-        if "refanged" in observable.warnings:
-            self.report.notice(
-                f"{record.position}: refanged {record.value!r} to {observable.value!r}"
-            )
+        # Every rewrite of what a person typed is reported, not only refanging: a CIDR with
+        # host bits set stands for a whole network, and ::ffff:a.b.c.d becomes a.b.c.d.
+        for warning in observable.warnings:
+            text = f"refanged {record.value!r} to {observable.value!r}"
+            self.report.notice(f"{record.position}: {text if warning == 'refanged' else warning}")
         row_source = fields.get("source") or source or ""
         name = f"{row_source}|{observable.stix_type}|{observable.value}|{observable.port or ''}"
         row_id = f"indicator--{uuid.uuid5(ROW_NAMESPACE, name)}"

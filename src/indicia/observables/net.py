@@ -220,6 +220,7 @@ def _fast_ipv6(value: str) -> str | None:
 def _plain_ipv6(address: ipaddress.IPv6Address) -> Observable:
     mapped = address.ipv4_mapped
     if mapped is not None:
-        return Observable(Kind.IPV4, str(mapped))
+        note = f"an IPv4-mapped IPv6 address; kept its IPv4 address {mapped}"
+        return Observable(Kind.IPV4, str(mapped), None, (note,))
     # ipaddress writes RFC 5952 4.2 form: no leading zeros, lower case, longest zero run as ::.
     return Observable(Kind.IPV6, address.compressed)
