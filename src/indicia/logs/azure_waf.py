@@ -25,6 +25,7 @@ from indicia.logs.json_records import (
     parse_time,
     record_body,
     split_host_port,
+    text_of,
     to_port,
 )
 
@@ -131,8 +132,8 @@ def _kind(columns: Mapping[str, Any]) -> str | None:
 def _request_fields(columns: Mapping[str, Any], *, front_door: bool) -> dict[str, FieldValue]:
     """Client and socket addresses, and the request URL split into its ECS parts."""
     fields: dict[str, FieldValue] = {}
-    client = _text(columns.get("clientip"))
-    socket = _text(columns.get("socketip"))
+    client = text_of(columns.get("clientip"))
+    socket = text_of(columns.get("socketip"))
     if client:
         fields["client.ip"] = client
     if socket or client:
@@ -141,8 +142,8 @@ def _request_fields(columns: Mapping[str, Any], *, front_door: bool) -> dict[str
     if port is not None:
         fields["source.port"] = port
 
-    host = _text(columns.get("host")) or _text(columns.get("hostname"))
-    uri = _text(columns.get("requesturi"))
+    host = text_of(columns.get("host")) or text_of(columns.get("hostname"))
+    uri = text_of(columns.get("requesturi"))
     fields.update(_url_fields(uri, host))
     if front_door and host:
         fields["url.domain"] = split_host_port(host)[0]
@@ -179,10 +180,10 @@ def _rule_fields(columns: Mapping[str, Any]) -> dict[str, FieldValue]:
     """Rule id or name, the action (lower case) and the rule message."""
     fields: dict[str, FieldValue] = {}
     for key, ecs in (("ruleid", "rule.id"), ("rulename", "rule.name"), ("message", "message")):
-        value = _text(columns.get(key))
+        value = text_of(columns.get(key))
         if value:
             fields[ecs] = value
-    action = _text(columns.get("action"))
+    action = text_of(columns.get("action"))
     if action:
         fields["event.action"] = action.lower()
     return fields
@@ -194,16 +195,16 @@ def _detail_fields(body: Mapping[str, Any], columns: Mapping[str, Any]) -> dict[
     details = body.get("details")
     if isinstance(details, dict):
         for key in ("message", "msg", "data", "file", "line"):
-            value = _text(details.get(key))
+            value = text_of(details.get(key))
             if value:
                 fields[f"{NAME}.details.{key}"] = value
-        values = [_text(m.get("matchVariableValue")) for m in _matches(details)]
-        names = [_text(m.get("matchVariableName")) for m in _matches(details)]
+        values = [text_of(m.get("matchVariableValue")) for m in _matches(details)]
+        names = [text_of(m.get("matchVariableName")) for m in _matches(details)]
         if any(values):
             fields[f"{NAME}.details.match_values"] = values
             fields[f"{NAME}.details.match_names"] = names
     for key in ("details_message", "details_data", "detailedmessage", "detaileddata"):
-        value = _text(columns.get(key))
+        value = text_of(columns.get(key))
         if value:
             fields[f"{NAME}.{key}"] = value
     return fields
@@ -219,15 +220,6 @@ def _observer(kind: str) -> dict[str, FieldValue]:
     """Vendor, product and type of the WAF that wrote the record."""
     product = "Azure Front Door" if kind == FRONT_DOOR else "Azure Application Gateway"
     return {"observer.vendor": "Microsoft", "observer.product": product, "observer.type": "waf"}
-
-
-def _text(value: object) -> str:
-    """A column as text: strings stripped, numbers written out, anything else empty."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
 
 
 FORMAT = LogFormat(

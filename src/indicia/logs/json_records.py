@@ -229,3 +229,12 @@ def leftovers(body: Mapping[str, Any], prefix: str, skip: Set[str]) -> dict[str,
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             fields[f"{prefix}.{key}"] = list(value)
     return fields
+
+
+def text_of(value: object) -> str:
+    """A JSON value as text: strings stripped, numbers written out, anything else empty."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""

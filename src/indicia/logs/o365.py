@@ -24,6 +24,7 @@ from indicia.logs.json_records import (
     leftovers,
     parse_time,
     split_host_port,
+    text_of,
 )
 
 NAME = "o365"
@@ -274,19 +275,19 @@ def _time(value: object) -> datetime | None:
 def _identity_fields(record: Mapping[str, Any]) -> dict[str, FieldValue]:
     """User, operation, outcome, workload and record id."""
     fields: dict[str, FieldValue] = {}
-    user = _text(record.get("UserId")) or _text(record.get("MailboxOwnerUPN"))
+    user = text_of(record.get("UserId")) or text_of(record.get("MailboxOwnerUPN"))
     if user:
         fields["user.name"] = user
-    operation = _text(record.get("Operation"))
+    operation = text_of(record.get("Operation"))
     if operation:
         fields["event.action"] = operation.lower()
-    status = _text(record.get("ResultStatus"))
+    status = text_of(record.get("ResultStatus"))
     if status:
         fields["event.outcome"] = _OUTCOMES.get(status.lower(), status.lower())
-    workload = _text(record.get("Workload"))
+    workload = text_of(record.get("Workload"))
     if workload:
         fields["event.provider"] = workload
-    record_id = _text(record.get("Id"))
+    record_id = text_of(record.get("Id"))
     if record_id:
         fields["event.id"] = record_id
     return fields
@@ -296,14 +297,14 @@ def _client_fields(record: Mapping[str, Any]) -> dict[str, FieldValue]:
     """The client address (port split off, brackets removed) and the user agent."""
     fields: dict[str, FieldValue] = {}
     for key in _CLIENT_IP_KEYS:
-        address = _text(record.get(key))
+        address = text_of(record.get(key))
         if address:
             host, port = split_host_port(address)
             fields["source.ip"] = fields["client.ip"] = host
             if port is not None:
                 fields["source.port"] = port
             break
-    agent = _text(record.get("UserAgent")) or _extended(record, "UserAgent")
+    agent = text_of(record.get("UserAgent")) or _extended(record, "UserAgent")
     if agent:
         fields["user_agent.original"] = agent
     return fields
@@ -316,7 +317,7 @@ def _extended(record: Mapping[str, Any], name: str) -> str:
         return ""
     for item in properties:
         if isinstance(item, dict) and item.get("Name") == name:
-            return _text(item.get("Value"))
+            return text_of(item.get("Value"))
     return ""
 
 
@@ -324,17 +325,17 @@ def _object_fields(record: Mapping[str, Any]) -> dict[str, FieldValue]:
     """The object acted on: a URL (ObjectId, else SiteUrl) and the file name."""
     fields: dict[str, FieldValue] = {}
     for key in ("ObjectId", "SiteUrl"):
-        value = _text(record.get(key))
+        value = text_of(record.get(key))
         if value.lower().startswith(("http://", "https://")):
             fields["url.full"] = value
             host = value.split("://", 1)[1].split("/", 1)[0]
             fields["url.domain"] = split_host_port(host)[0]
             break
     for key in ("ObjectId", "SiteUrl"):
-        value = _text(record.get(key))
+        value = text_of(record.get(key))
         if value:
             fields[f"{NAME}.{key}"] = value
-    name = _text(record.get("SourceFileName"))
+    name = text_of(record.get("SourceFileName"))
     if name:
         fields["file.name"] = name
     return fields
@@ -346,13 +347,13 @@ def _mail_fields(record: Mapping[str, Any]) -> dict[str, FieldValue]:
     item = record.get("Item")
     sources = [record, item] if isinstance(item, dict) else [record]
     for source in sources:
-        sender = next((_text(source.get(k)) for k in _SENDER_KEYS if _text(source.get(k))), "")
+        sender = next((text_of(source.get(k)) for k in _SENDER_KEYS if text_of(source.get(k))), "")
         if sender and "email.from.address" not in fields:
             fields["email.from.address"] = sender
         recipients = next((_addresses(source.get(k)) for k in _RECIPIENT_KEYS if source.get(k)), [])
         if recipients and "email.to.address" not in fields:
             fields["email.to.address"] = recipients
-        subject = _text(source.get("Subject"))
+        subject = text_of(source.get("Subject"))
         if subject and "email.subject" not in fields:
             fields["email.subject"] = subject
     return fields
@@ -361,18 +362,9 @@ def _mail_fields(record: Mapping[str, Any]) -> dict[str, FieldValue]:
 def _addresses(value: object) -> list[str]:
     """Recipient addresses from a list or a ``;`` / ``,`` separated string."""
     if isinstance(value, list):
-        return [text for item in value if (text := _text(item))]
-    text = _text(value)
+        return [text for item in value if (text := text_of(item))]
+    text = text_of(value)
     return [part.strip() for part in text.replace(",", ";").split(";") if part.strip()]
-
-
-def _text(value: object) -> str:
-    """A value as stripped text when it is a string or number, else empty."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
 
 
 FORMAT = LogFormat(
