@@ -213,7 +213,10 @@ def match_logs(store: Store, paths: Sequence[str | Path], options: MatchOptions)
 
 def _stored(store: Store, ids: Sequence[str]) -> list[dict[str, Any]]:
     wanted = list(dict.fromkeys(ids))
-    rows = {row["id"]: row for row in list_alerts(store.engine) if row["id"] in set(wanted)}
+    rows: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):  # bound the IN list (SQLite's parameter limit)
+        chunk = wanted[start : start + 500]
+        rows.update((row["id"], row) for row in list_alerts(store.engine, ids=chunk))
     return [rows[alert_id] for alert_id in wanted if alert_id in rows]
 
 

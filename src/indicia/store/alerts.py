@@ -188,10 +188,13 @@ def list_alerts(
     *,
     status: str | None = None,
     indicator_id: str | None = None,
+    ids: Sequence[str] | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Stored alerts, newest sighting first, JSON columns decoded."""
+    """Stored alerts (only ``ids``, when given), newest sighting first, JSON columns decoded."""
     query = select(alerts).order_by(alerts.c.last_seen.desc(), alerts.c.id)
+    if ids is not None:
+        query = query.where(alerts.c.id.in_(list(ids)))
     if status:
         query = query.where(alerts.c.status == _check_status(status))
     if indicator_id:
