@@ -11,8 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from indicia.errors import StixError
-from indicia.stix.markings import TLP_LEVELS, is_tlp_marking_id, normalize_tlp, tlp_marking, tlp_of
+from indicia.stix.markings import (
+    TLP_LEVELS,
+    is_tlp_marking_id,
+    marking_by_id,
+    normalize_tlp,
+    tlp_of,
+)
 from indicia.store import Store
 
 _RANK = {level: rank for rank, level in enumerate(TLP_LEVELS)}
@@ -35,22 +40,8 @@ def _allowed(obj: dict[str, Any], ceiling: int) -> bool:
 def _markings_for(objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     present = {o["id"] for o in objs}
     refs = {ref for o in objs for ref in o.get("object_marking_refs", ()) if is_tlp_marking_id(ref)}
-    return [_marking(ref) for ref in sorted(refs - present)]
-
-
-def _marking(ref: str) -> dict[str, Any]:
-    from indicia.stix.markings import level_of_marking_id
-
-    level = level_of_marking_id(ref)
-    assert level is not None  # is_tlp_marking_id said so
-    for version in (2, 1):
-        try:
-            candidate = tlp_marking(level, version=version)
-        except StixError:  # TLP 1.0 has no amber+strict
-            continue
-        if candidate["id"] == ref:
-            return candidate
-    raise AssertionError(f"no official marking for {ref}")
+    found = (marking_by_id(ref) for ref in sorted(refs - present))
+    return [marking for marking in found if marking is not None]
 
 
 def export_bundle(

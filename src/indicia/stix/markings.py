@@ -113,6 +113,12 @@ def is_tlp_marking_id(ref: str) -> bool:
     return ref in _LEVEL_OF_ID
 
 
+def marking_by_id(ref: str) -> dict[str, Any] | None:
+    """A fresh copy of the official TLP marking definition with id ``ref``, or None."""
+    found = _MARKINGS.get(ref)
+    return copy.deepcopy(found) if found is not None else None
+
+
 def level_of_marking_id(ref: str) -> str | None:
     """Return the TLP 2.0 level of an official TLP marking id, or None for any other id."""
     return _LEVEL_OF_ID.get(ref)
