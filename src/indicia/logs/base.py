@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from indicia.errors import InputError
+
 # A nested mapping is only for values whose exact structure matters, such as RFC 5424 structured
 # data (``syslog.structured_data``); matchers read the flat string and list fields.
 FieldValue = str | int | float | bool | list[str] | dict[str, dict[str, str]]
@@ -60,3 +62,26 @@ class LogFormat:
     sniff: Callable[[list[str]], bool]
     parse: Callable[[Lines, str], Iterator[ParseResult]]
     extensions: tuple[str, ...] = field(default=())
+
+
+LineParser = Callable[[str, str, int], Event]
+
+
+def parse_each_line(
+    lines: Lines, path: str, to_event: LineParser, malformed: str
+) -> Iterator[ParseResult]:
+    """Run a one-line-one-event parser over numbered lines; blank lines are passed over.
+
+    ``to_event`` raises ``indicia.errors.InputError`` for a line that is not its format; any
+    ValueError, IndexError or OverflowError a broken line provokes becomes an Unreadable named
+    ``malformed`` too, so one line never stops a run.
+    """
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield to_event(line, path, number)
+        except InputError as exc:
+            yield Unreadable(path, number, exc.reason, line[:1000])
+        except (ValueError, IndexError, OverflowError) as exc:
+            yield Unreadable(path, number, f"{malformed}: {exc}", line[:1000])

@@ -16,7 +16,14 @@ from datetime import datetime
 from functools import lru_cache
 
 from indicia.errors import InputError
-from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
+from indicia.logs.base import (
+    Event,
+    FieldValue,
+    Lines,
+    LogFormat,
+    ParseResult,
+    parse_each_line,
+)
 from indicia.logs.syslog import parse_prefix
 from indicia.logs.times import parse_any_time
 
@@ -350,15 +357,12 @@ def to_event(line: str, path: str = "-", number: int = 0, year: int | None = Non
 
 def parse(lines: Lines, path: str, year: int | None = None) -> Iterator[ParseResult]:
     """Yield an :class:`Event` per CEF line and an :class:`Unreadable` per line that is not."""
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            yield to_event(line, path, number, year)
-        except InputError as exc:
-            yield Unreadable(path, number, exc.reason, line[:1000])
-        except (ValueError, IndexError, OverflowError) as exc:  # never let one line stop a run
-            yield Unreadable(path, number, f"malformed CEF record: {exc}", line[:1000])
+    return parse_each_line(
+        lines,
+        path,
+        lambda line, source, number: to_event(line, source, number, year),
+        "malformed CEF record",
+    )
 
 
 def sniff(sample: list[str]) -> bool:

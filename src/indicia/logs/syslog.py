@@ -17,7 +17,14 @@ from functools import partial
 
 from indicia.errors import InputError
 from indicia.logs import syslog_bodies
-from indicia.logs.base import Event, FieldValue, Lines, LogFormat, ParseResult, Unreadable
+from indicia.logs.base import (
+    Event,
+    FieldValue,
+    Lines,
+    LogFormat,
+    ParseResult,
+    parse_each_line,
+)
 from indicia.logs.times import BSD_TIME, ISO_TIME, parse_bsd_time, parse_iso_time
 
 NAME = "syslog"
@@ -243,16 +250,12 @@ def to_event(line: str, path: str = "-", number: int = 0, year: int | None = Non
 
 def parse(lines: Lines, path: str, year: int | None = None) -> Iterator[ParseResult]:
     """Yield an :class:`Event` per syslog line and an :class:`Unreadable` per line that is not."""
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            yield to_event(line, path, number, year)
-        except InputError as exc:
-            yield Unreadable(path, number, exc.reason, line[:1000])
-        except (ValueError, IndexError, OverflowError) as exc:
-            # A vendor body that breaks its own layout must not stop the run (contract in base).
-            yield Unreadable(path, number, f"malformed message body: {exc}", line[:1000])
+    return parse_each_line(
+        lines,
+        path,
+        lambda line, source, number: to_event(line, source, number, year),
+        "malformed message body",
+    )
 
 
 def sniff(sample: list[str]) -> bool:
