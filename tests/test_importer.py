@@ -384,3 +384,11 @@ def test_every_rewrite_of_a_listed_value_is_reported(store: Store, tmp_path: Pat
     notices = " | ".join(report["notices"])
     assert "host bits set in 198.51.100.77/24; kept 198.51.100.0/24" in notices
     assert "IPv4-mapped IPv6 address; kept its IPv4 address 198.51.100.60" in notices
+
+
+def test_unreadable_file_is_named_once(store: Store, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+
+    report = run(store, missing)
+
+    assert report["rejections"] == [f"{missing}: cannot open: No such file or directory"]

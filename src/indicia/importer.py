@@ -150,6 +150,9 @@ class Importer:
         for path in paths:
             try:
                 self._import_path(path, fmt)
+            except InputError as exc:
+                # The error already names its source; say the file once.
+                self.report.reject(exc.source, exc.reason)
             except IndiciaError as exc:
                 self.report.reject(str(path), str(exc))
         return self.report
