@@ -22,12 +22,17 @@ import pyarrow.compute as pc
 
 from indicia.errors import InputError
 from indicia.logs.base import Event
+from indicia.matching.batch_families import Stacked
 from indicia.matching.batch_index import build_index
 from indicia.matching.batch_join import VALUE_COLUMNS, candidates_sql, match_sql
-from indicia.matching.batch_load import FIRST_CHUNK_LINES, Loaded, load_jsonl
-from indicia.matching.batch_plan import Accessor, Column, quote, wide_sql
+from indicia.matching.batch_load import (
+    FIRST_CHUNK_LINES,
+    EventTimes,
+    load_jsonl,
+)
+from indicia.matching.batch_plan import Accessor, Column, wide_sql
 from indicia.matching.batch_sources import arrow_accessors, events_table
-from indicia.matching.batch_values import build_values
+from indicia.matching.batch_values import canonical_values, stack_values
 from indicia.matching.types import IndicatorEntry, Match, MatchResult, Suppressed
 from indicia.matching.warninglists import Warninglists
 
@@ -94,7 +99,11 @@ class BatchEngine:
         accessors, ports = arrow_accessors(flat.schema)
         logger.debug("matching %d rows of %s (%s)", flat.num_rows, path, source)
         columns = self._widen(accessors, ports, _arrow_source_sql(flat))
-        return self._finish(columns, flat.num_rows, min_confidence, (), None, sorted(ports)).matches
+        wide = self._con.sql("FROM wide ORDER BY row").to_arrow_table()
+        port_names = sorted(ports)
+        events = EventTimes(wide.column("ts"), {n: wide.column(n) for n in port_names}, first=0)
+        stacked = stack_values(wide, columns)
+        return self._finish(stacked, flat.num_rows, min_confidence, (), events).matches
 
     def match_jsonl(
         self, path: str | Path, *, source: str = "ecs-json", min_confidence: int = 0
@@ -112,8 +121,8 @@ class BatchEngine:
                 len(loaded.unreadable),
                 loaded.unreadable[0],
             )
-
-        return self._finish(loaded.columns, loaded.lines, min_confidence, loaded.unreadable, loaded)
+        stacked = stack_values(loaded.table, loaded.columns)
+        return self._finish(stacked, loaded.lines, min_confidence, loaded.unreadable, loaded.events)
 
     def _widen(
         self, accessors: Sequence[Accessor], ports: dict[str, str], source: str
@@ -124,27 +133,25 @@ class BatchEngine:
 
     def _finish(
         self,
-        columns: list[Column],
+        stacked: dict[str, Stacked],
         rows: int,
         min_confidence: int,
         unreadable: tuple[int, ...],
-        loaded: Loaded | None,
-        ports: Sequence[str] = (),
+        events: EventTimes,
     ) -> BatchResult:
-        """Canonicalise and join ``wide``; times and ports come from ``loaded`` if given."""
-        wide = loaded.table if loaded is not None else self._con.sql("FROM wide").to_arrow_table()
-        values = build_values(wide, columns, self.index.domain_label_counts)
+        """Canonicalise and join the stacked values; times and ports come from ``events``."""
+        values = canonical_values(stacked, self.index.domain_label_counts)
         if values.invalid:
             logger.info(
                 "%d of %d event values were not valid observables", values.invalid, values.total
             )
         candidates = self._candidates(values.tables)
 
-        joined, ports = self._join(candidates, loaded, ports)
+        joined = self._join(candidates, events)
         self._con.register("joined", joined)
         now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
         matches = self._suppress(
-            self._con.sql(match_sql(min_confidence, now_us, ports)).to_arrow_table()
+            self._con.sql(match_sql(min_confidence, now_us, sorted(events.ports))).to_arrow_table()
         )
         self._con.unregister("joined")
         result = BatchResult(matches, rows, values.total, values.invalid, unreadable)
@@ -177,9 +184,7 @@ class BatchEngine:
             )
         return pa.concat_tables(parts)
 
-    def _join(
-        self, candidates: pa.Table, loaded: Loaded | None, ports: Sequence[str]
-    ) -> tuple[pa.Table, list[str]]:
+    def _join(self, candidates: pa.Table, events: EventTimes) -> pa.Table:
         """Each candidate with its entry's columns and its event's time and ports.
 
         Entry numbers are positions in the entry table and rows are positions of events, so
@@ -190,17 +195,10 @@ class BatchEngine:
         for name in ENTRY_COLUMNS:
             target = "entry_port" if name == "port" else name
             joined = joined.append_column(target, entries.column(name))
-        rows = candidates.column("row")
-        if loaded is not None:
-            events = loaded.times(rows)
-            ports = sorted(loaded.ports)
-        else:
-            names = ", ".join(["ts", *(quote(name) for name in ports)])
-            events = self._con.sql(f"SELECT {names} FROM wide ORDER BY row").to_arrow_table()
-            events = events.take(rows)
-        for name in events.column_names:
-            joined = joined.append_column(name, events.column(name))
-        return joined, list(ports)
+        times = events.times(candidates.column("row"))
+        for name in times.column_names:
+            joined = joined.append_column(name, times.column(name))
+        return joined
 
     def _suppress(self, matches: pa.Table) -> pa.Table:
         """Add the ``warninglist`` column: the list that withholds a match, or null."""

@@ -9,6 +9,7 @@ per distinct value, to the Python pass (:mod:`indicia.matching.batch_canon`), wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,7 +219,7 @@ def emails(stacked: Stacked, counts: Counts) -> pa.Table:
     return _table(checked.stacked, checked.canon)
 
 
-def hashes(stacked: dict[str, Stacked], counts: Counts) -> pa.Table:
+def hashes(stacked: Mapping[str, Stacked], counts: Counts) -> pa.Table:
     """Event hashes of every kind, lower-case hex of the kind's length."""
     tables = []
     for kind, digits in HASH_DIGITS.items():

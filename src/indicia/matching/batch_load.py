@@ -42,28 +42,38 @@ FIRST_CHUNK_LINES = 1000
 _TWO_OBJECTS = re.compile(rb"\}[ \t\r]*\{")
 
 
-@dataclass
-class Loaded:
-    """A JSON-lines file as columns: ``table`` has ``row`` (line number) and the value columns.
+@dataclass(frozen=True)
+class EventTimes:
+    """Event times (text) and ports, one per row, gathered only for rows with candidates.
 
-    Event times (text) and ports are kept apart, aligned with the lines, and gathered only for
-    the rows with candidate matches (:meth:`times`).
+    ``first`` is the number of the first row: 1 for line numbers, 0 for table positions.
     """
 
-    table: pa.Table
-    columns: list[Column]
     stamps: pa.ChunkedArray
     ports: dict[str, pa.ChunkedArray]
-    lines: int
-    unreadable: tuple[int, ...]
+    first: int = 1
 
     def times(self, rows: pa.Array | pa.ChunkedArray) -> pa.Table:
-        """(ts, ports...) of these line numbers, one row each."""
-        positions = pc.subtract(rows, 1)
+        """(ts, ports...) of these rows, one row each."""
+        positions = pc.subtract(rows, self.first) if self.first else rows
         arrays = {"ts": self.stamps.take(positions)}
         for name, values in self.ports.items():
             arrays[name] = values.take(positions)
         return pa.table(arrays)
+
+
+@dataclass
+class Loaded:
+    """A JSON-lines file as columns: ``table`` has ``row`` (line number) and the value columns.
+
+    Event times and ports are kept apart, aligned with the lines (``events``).
+    """
+
+    table: pa.Table
+    columns: list[Column]
+    events: EventTimes
+    lines: int
+    unreadable: tuple[int, ...]
 
 
 class _Columns:
@@ -258,7 +268,8 @@ def _loaded(columns: _Columns, unreadable: tuple[int, ...]) -> Loaded:
             column = Column(f"c{len(value_columns)}", spelling.field, shape)
             arrays[column.name] = values
             value_columns.append(column)
-    return Loaded(pa.table(arrays), value_columns, stamps, ports, rows, unreadable)
+    events = EventTimes(stamps, ports)
+    return Loaded(pa.table(arrays), value_columns, events, rows, unreadable)
 
 
 def _first(columns: _Columns, spellings: list[Spelling], kind: pa.DataType) -> pa.ChunkedArray:

@@ -8,7 +8,7 @@ makes each canonical. Names also get their parent domains (``v_suffix``), so the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -18,7 +18,7 @@ from indicia.matching import batch_families as families
 from indicia.matching.batch_families import Counts, Stacked
 from indicia.matching.batch_plan import FIELD_ID, LIST, Column, family
 
-_FAMILY_ORDER = ("ip", "domain", "url", "email", "md5", "sha1", "sha256", "sha512")
+FAMILY_ORDER = ("ip", "domain", "url", "email", "md5", "sha1", "sha256", "sha512")
 
 
 @dataclass
@@ -31,13 +31,22 @@ class Values:
 
 
 def build_values(wide: pa.Table, columns: Sequence[Column], labels: Sequence[int] = ()) -> Values:
-    """Stack and canonicalise every value of ``wide`` (row, value columns) by family.
+    """Stack and canonicalise every value of ``wide`` (row, value columns) by family."""
+    return canonical_values(stack_values(wide, columns), labels)
+
+
+def stack_values(wide: pa.Table, columns: Sequence[Column]) -> dict[str, Stacked]:
+    """Each family's values of ``wide`` (row, value columns) as one (row, fid, raw) stack."""
+    rows = wide.column("row")
+    return {name: _stack(wide, rows, columns, name) for name in FAMILY_ORDER}
+
+
+def canonical_values(stacked: Mapping[str, Stacked], labels: Sequence[int] = ()) -> Values:
+    """Canonicalise each family's stacked values into the tables the joins read.
 
     ``labels`` are the label counts of the domain indicators: each name is probed with its
     parent domains of those lengths (``v_suffix``).
     """
-    rows = wide.column("row")
-    stacked = {name: _stack(wide, rows, columns, name) for name in _FAMILY_ORDER}
     counts = Counts()
     ips = families.ips(stacked["ip"], counts)
     names = families.names(stacked["domain"], counts)
