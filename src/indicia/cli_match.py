@@ -231,7 +231,10 @@ def _set(ids: list[str], status: str) -> None:
             store.close()
     except IndiciaError as exc:
         raise _fail(exc) from exc
-    console.print(f"{changed} alerts {status}")
+    unchanged = len(set(ids)) - changed
+    beyond = status if status == "closed" else f"{status} or closed"
+    note = f" ({unchanged} already {beyond})" if unchanged else ""
+    console.print(f"{changed} alerts {status}{note}")
 
 
 @alerts_app.command("ack")

@@ -32,8 +32,12 @@ def test_match_json_then_alerts_ack_and_close(indicia_home: Path) -> None:
     assert [
         a["id"] for a in json.loads(cli("alerts", "--status", "acknowledged", "--format", "json"))
     ] == [first]
-    cli("alerts", "close", first)
+    assert "1 alerts closed" in cli("alerts", "close", first)
     assert json.loads(cli("alerts", "--status", "acknowledged", "--format", "json")) == []
+    # Status only moves forward: a late acknowledgement does not reopen a closed alert.
+    assert "0 alerts acknowledged (1 already acknowledged or closed)" in cli("alerts", "ack", first)
+    closed = json.loads(cli("alerts", "--status", "closed", "--format", "json"))
+    assert [a["id"] for a in closed] == [first]
     assert "no alert with id" in cli("alerts", "close", "alert--nope", code=2)
     assert "unknown status" in cli("alerts", "--status", "open", code=2)
 

@@ -218,14 +218,19 @@ def _check_status(status: str) -> str:
 
 
 def set_status(engine: Engine, ids: Sequence[str], status: str) -> int:
-    """Acknowledge or close alerts; every id must exist, or nothing changes."""
+    """Acknowledge or close alerts; how many changed. Every id must exist, or nothing changes.
+
+    Status only moves forward (new, acknowledged, closed): acknowledging a closed alert leaves
+    it closed, so a late acknowledgement cannot reopen what an analyst has closed.
+    """
     _check_status(status)
     now = _stamp(datetime.now(UTC))
+    earlier = list(STATUSES[: STATUSES.index(status)])
     with engine.begin() as conn:
         found = set(conn.execute(select(alerts.c.id).where(alerts.c.id.in_(list(ids)))).scalars())
         missing = [alert_id for alert_id in ids if alert_id not in found]
         if missing:
             raise NotFoundError(f"no alert with id {', '.join(repr(m) for m in missing)}")
-        query = update(alerts).where(alerts.c.id.in_(list(ids)))
-        conn.execute(query.values(status=status, updated=now))
-    return len(ids)
+        query = update(alerts).where(alerts.c.id.in_(list(ids)), alerts.c.status.in_(earlier))
+        changed = conn.execute(query.values(status=status, updated=now)).rowcount
+    return int(changed)
