@@ -109,3 +109,32 @@ def test_unsniffable_file(tmp_path: Path) -> None:
     path.write_text("hello\nworld\n")
     with pytest.raises(InputError, match=r"odd\.txt: no known log format"):
         list(inputs.read_events(path))
+
+
+@pytest.mark.parametrize("suffix", [".log", ".log.gz"])
+def test_a_line_over_one_mib_is_unreadable_and_the_rest_is_read(
+    tmp_path: Path, suffix: str
+) -> None:
+    huge = "CEF:0|V|P|1|1|n|3|msg=" + "x" * (3 << 20)
+    text = "\n".join([CEF_LINE, huge, CEF_LINE.replace("192.0.2.1", "192.0.2.2")]) + "\n"
+    path = tmp_path / f"fw{suffix}"
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+
+    results = list(inputs.read_events([path]))
+
+    events = [r for r in results if isinstance(r, Event)]
+    unreadable = [r for r in results if isinstance(r, Unreadable)]
+    assert [e.ref for e in events] == [f"{path}:1", f"{path}:3"]
+    assert [(u.line, u.reason) for u in unreadable] == [(2, "line longer than 1 MiB")]
+
+
+def test_an_over_long_first_line_is_reported_before_sniffing(tmp_path: Path) -> None:
+    path = tmp_path / "one.log"
+    path.write_bytes(b"y" * ((1 << 20) + 5))
+
+    results = list(inputs.read_events([path]))
+
+    assert [(r.line, r.reason) for r in results if isinstance(r, Unreadable)] == [
+        (1, "line longer than 1 MiB")
+    ]

@@ -2,7 +2,8 @@
 
 Bytes are decoded as UTF-8 with replacement characters, so a stray byte never stops a run; a
 leading byte order mark is dropped. Lines are split on LF only (a CR before it is removed), so a
-lone CR inside a record stays part of that record.
+lone CR inside a record stays part of that record. A line longer than 1 MiB (the importer's
+limit too) is not handed to any parser: it is reported unreadable and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import itertools
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from indicia.errors import InputError
+from indicia.feeds.text_lines import MAX_LINE_BYTES
 from indicia.logs import generic
 from indicia.logs.base import Lines, LogFormat, ParseResult, Unreadable
 from indicia.logs.registry import get_format, sniff_format
@@ -51,31 +53,49 @@ def _open(path: str) -> BinaryIO:
         raise InputError(path, f"cannot open: {exc.strerror or exc}") from exc
 
 
-def read_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
-    """The lines of one file (or ``-`` for stdin) as ``(number, text)``, numbered from 1."""
+def read_lines(
+    path: str | os.PathLike[str], too_long: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, str]]:
+    """The lines of one file (or ``-`` for stdin) as ``(number, text)``, numbered from 1.
+
+    A line over ``MAX_LINE_BYTES`` is left out and its number given to ``too_long``.
+    """
     name = os.fspath(path)
     if name != STDIN and os.path.isdir(name):
         raise InputError(name, "is a directory; use expand_paths() or read_events()")
 
     stream = _open(name)
     try:
-        yield from _decode(stream, name)
+        yield from _decode(stream, name, too_long or (lambda _: None))
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
 
 
-def _decode(stream: BinaryIO, name: str) -> Iterator[tuple[int, str]]:
+def _decode(
+    stream: BinaryIO, name: str, too_long: Callable[[int], None]
+) -> Iterator[tuple[int, str]]:
     """Decode a byte stream into numbered lines, stripping the line ending and a leading BOM."""
     number = 0
     try:
-        for number, chunk in enumerate(stream, start=1):
+        while chunk := stream.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+                _skip_rest_of_line(stream)
+                too_long(number)
+                continue
             text = chunk.decode("utf-8", errors="replace")
             if number == 1 and text.startswith(_BOM):
                 text = text[1:]
             yield number, text.rstrip("\r\n")
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(name, f"read failed: {exc}", line=number + 1) from exc
+
+
+def _skip_rest_of_line(stream: BinaryIO) -> None:
+    while chunk := stream.readline(MAX_LINE_BYTES):
+        if chunk.endswith(b"\n"):
+            return
 
 
 def read_events(
@@ -128,15 +148,27 @@ def _choose(fmt: str, mapping: str | os.PathLike[str] | None) -> LogFormat | Non
 
 def parse_path(path: str, fmt: LogFormat | None = None) -> Iterator[ParseResult]:
     """Parse one file with ``fmt``, sniffing the format from its first lines when None."""
-    lines: Lines = read_lines(path)
+    skipped: list[int] = []
+    lines: Lines = read_lines(path, skipped.append)
     if fmt is None:
         head, lines = _peek(iter(lines))
         if not any(text.strip() for _, text in head):
+            yield from _too_long(path, skipped)
             log.info("skipping %s: no non-blank line", path)
             return
         fmt = sniff_format([text for _, text in head], path)
         log.debug("%s sniffed as %s", path, fmt.name)
-    yield from fmt.parse(lines, path)
+    for result in fmt.parse(lines, path):
+        yield from _too_long(path, skipped)
+        yield result
+    yield from _too_long(path, skipped)
+
+
+def _too_long(path: str, skipped: list[int]) -> Iterator[Unreadable]:
+    """The over-long lines the reader left out so far, once each."""
+    for number in skipped:
+        yield Unreadable(path, number, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
+    skipped.clear()
 
 
 def _peek(lines: Iterator[tuple[int, str]]) -> tuple[list[tuple[int, str]], Lines]:
