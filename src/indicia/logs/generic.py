@@ -85,9 +85,9 @@ def _flatten_list(name: str, items: list[Any], fields: dict[str, FieldValue]) ->
 
 def _ints(fields: dict[str, FieldValue]) -> None:
     """Ports and status codes given as strings become int, as every parser gives them."""
-    for name in _PORTS.intersection(fields):
-        value = fields[name]
-        if isinstance(value, str) and value.isdecimal():
+    for name in _PORTS:
+        value = fields.get(name)
+        if type(value) is str and value.isdecimal():
             fields[name] = int(value)
 
 

@@ -17,18 +17,37 @@ PORT_NAMES: tuple[str, ...] = (DEFAULT_PORT_FIELD, *sorted(set(PORT_FIELDS.value
 
 
 def events_table(events: list[Event]) -> pa.Table:
-    """The events' matchable fields as Arrow columns (lists of strings), one row per event."""
+    """The events' matchable fields as Arrow columns, one row per event.
+
+    A field whose values are all strings becomes a string column; any other mix (numbers,
+    lists) becomes a column of string lists, each value as its text.
+    """
     columns: dict[str, pa.Array] = {
         TIMESTAMP_FIELD: pa.array([e.timestamp for e in events], pa.timestamp("us", tz="UTC"))
     }
-    present = {name for event in events for name in event.fields}
+    present: set[str] = set()
+    for event in events:
+        present.update(event.fields)
+    fields = [event.fields for event in events]
     for name in sorted(present & FIELD_KINDS.keys()):
-        values = [_as_strings(event.fields.get(name)) for event in events]
-        columns[name] = pa.array(values, pa.list_(pa.string()))
+        columns[name] = _value_column([f.get(name) for f in fields])
     for name in sorted(present & set(PORT_NAMES)):
-        ports = [_as_strings(event.fields.get(name)) for event in events]
-        columns[name] = pa.array([p[0] if p else None for p in ports], pa.string())
+        columns[name] = _port_column([f.get(name) for f in fields])
     return pa.table(columns)
+
+
+def _value_column(values: list[object]) -> pa.Array:
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_as_strings(value) for value in values], pa.list_(pa.string()))
+
+
+def _port_column(values: list[object]) -> pa.Array:
+    if all(type(value) is int for value in values if value is not None):
+        return pa.array(values, pa.int64()).cast(pa.string())
+    texts = [_as_strings(value) for value in values]
+    return pa.array([text[0] if text else None for text in texts], pa.string())
 
 
 def _as_strings(value: object) -> list[str] | None:

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from indicia.gctune import fewer_collections
 from indicia.logs.base import Event, Unreadable
 from indicia.logs.inputs import read_events
 from indicia.matching.alerts import (
@@ -192,9 +193,10 @@ def match_logs(store: Store, paths: Sequence[str | Path], options: MatchOptions)
     engine = BatchEngine(warninglists=default_warninglists() if options.warninglists else None)
     engine.load(list(entries))
 
-    for chunk in _chunks(run.events(paths), CHUNK):
-        for result in engine.match(chunk, min_confidence=options.min_confidence):
-            run.take(result)
+    with fewer_collections():
+        for chunk in _chunks(run.events(paths), CHUNK):
+            for result in engine.match(chunk, min_confidence=options.min_confidence):
+                run.take(result)
 
     found = run.folder.alerts()
     saved = save_alerts(store.engine, found, window=options.window)

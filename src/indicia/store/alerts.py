@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from indicia.errors import InputError, NotFoundError
@@ -116,24 +116,50 @@ def _row(alert: AlertLike, now: str) -> dict[str, Any]:
     }
 
 
-def _fold_target(conn: Connection, row: dict[str, Any], window: timedelta) -> dict[str, Any] | None:
-    earliest = _stamp(
-        datetime.strptime(row["first_seen"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) - window
-    )
-    query = (
-        select(alerts)
-        .where(
-            alerts.c.indicator_id == row["indicator_id"],
-            alerts.c.matched_value == row["matched_value"],
-            alerts.c.log_source == row["log_source"],
-            alerts.c.last_seen >= earliest,
-            alerts.c.first_seen <= row["last_seen"],
+_FoldKey = tuple[str, str, str]
+# Rows per IN list: within SQLite's and PostgreSQL's bound-parameter limits.
+_IN_CHUNK = 500
+
+
+def _key(row: dict[str, Any]) -> _FoldKey:
+    return row["indicator_id"], row["matched_value"], row["log_source"]
+
+
+def _shifted(stamp: str, by: timedelta) -> str:
+    return _stamp(datetime.fromisoformat(stamp) - by)
+
+
+def _fold_candidates(
+    conn: Connection, rows: Sequence[dict[str, Any]], window: timedelta
+) -> dict[_FoldKey, list[dict[str, Any]]]:
+    """Stored alerts a row of this batch may fold into, by (indicator, value, log source)."""
+    keys = {_key(row) for row in rows}
+    earliest = _shifted(min(row["first_seen"] for row in rows), window)
+    indicator_ids = sorted({key[0] for key in keys})
+    found: dict[_FoldKey, list[dict[str, Any]]] = {}
+    for start in range(0, len(indicator_ids), _IN_CHUNK):
+        chunk = indicator_ids[start : start + _IN_CHUNK]
+        query = select(alerts).where(
+            alerts.c.indicator_id.in_(chunk), alerts.c.last_seen >= earliest
         )
-        .order_by(alerts.c.last_seen.desc())
-        .limit(1)
-    )
-    found = conn.execute(query).first()
-    return dict(found._mapping) if found else None
+        for stored in conn.execute(query):
+            row = dict(stored._mapping)
+            if _key(row) in keys:
+                found.setdefault(_key(row), []).append(row)
+    return found
+
+
+def _fold_target(
+    candidates: Sequence[dict[str, Any]], row: dict[str, Any], window: timedelta
+) -> dict[str, Any] | None:
+    """The stored alert with the latest sighting that this row's sightings reach, if any."""
+    earliest = _shifted(row["first_seen"], window)
+    reached = [
+        stored
+        for stored in candidates
+        if stored["last_seen"] >= earliest and stored["first_seen"] <= row["last_seen"]
+    ]
+    return max(reached, key=lambda stored: stored["last_seen"], default=None)
 
 
 def _merge(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
@@ -151,36 +177,66 @@ def _merge(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
 def save_alerts(
     engine: Engine, batch: Sequence[AlertLike], *, window: timedelta = DEFAULT_WINDOW
 ) -> SaveResult:
-    """Store a run's alerts in one transaction, folding them into stored ones where they repeat."""
+    """Store a run's alerts in one transaction, folding them into stored ones where they repeat.
+
+    The batch is folded in order, as if written one alert at a time: an alert may fold into
+    one stored earlier in the same batch. The stored alerts it may meet are read at once and
+    the writes go in two statements, so the cost does not grow with a query per alert.
+    """
     result = SaveResult()
     now = _stamp(datetime.now(UTC))
-    touched: set[str] = set()
+    rows = [_row(alert, now) for alert in batch]
+    if not rows:
+        return result
     with engine.begin() as conn:
-        for alert in batch:
-            row = _row(alert, now)
-            stored = _fold_target(conn, row, window)
+        candidates = _fold_candidates(conn, rows, window)
+        inserted: dict[str, dict[str, Any]] = {}
+        changed: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            known = candidates.setdefault(_key(row), [])
+            stored = _fold_target(known, row, window)
             if stored is None:
-                conn.execute(insert(alerts), [row])
+                known.append(row)
+                inserted[row["id"]] = row
                 result.created += 1
                 result.ids.append(row["id"])
-            else:
-                conn.execute(
-                    update(alerts).where(alerts.c.id == stored["id"]).values(**_merge(stored, row))
-                )
-                result.folded += 1
-                result.ids.append(stored["id"])
-            touched.add(row["indicator_id"])
-        _recount(conn, touched)
+                continue
+            stored.update(_merge(stored, row))
+            if stored["id"] not in inserted:
+                changed[stored["id"]] = stored
+            result.folded += 1
+            result.ids.append(stored["id"])
+        _write(conn, list(inserted.values()), list(changed.values()))
+        _recount(conn, {row["indicator_id"] for row in rows})
     return result
 
 
+def _write(conn: Connection, inserted: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
+    if inserted:
+        conn.execute(insert(alerts), inserted)
+    if changed:
+        # Bound names differ from the column names, which SQLAlchemy keeps for itself.
+        merged = [{"m_id": row["id"], **{f"m_{k}": row[k] for k in _MERGED}} for row in changed]
+        values: dict[str, Any] = {name: bindparam(f"m_{name}") for name in _MERGED}
+        query = update(alerts).where(alerts.c.id == bindparam("m_id")).values(values)
+        conn.execute(query, merged)
+
+
+_MERGED = ("count", "first_seen", "last_seen", "severity", "updated")
+
+
 def _recount(conn: Connection, indicator_ids: set[str]) -> None:
-    for indicator_id in indicator_ids:
-        count = (
-            select(func.count()).select_from(alerts).where(alerts.c.indicator_id == indicator_id)
-        )
-        query = update(indicators).where(indicators.c.id == indicator_id)
-        conn.execute(query.values(alert_count=count.scalar_subquery()))
+    """Set the Alerts column of these indicators from the alerts stored for them."""
+    count = (
+        select(func.count())
+        .select_from(alerts)
+        .where(alerts.c.indicator_id == indicators.c.id)
+        .scalar_subquery()
+    )
+    wanted = sorted(indicator_ids)
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        conn.execute(update(indicators).where(indicators.c.id.in_(chunk)).values(alert_count=count))
 
 
 def list_alerts(

@@ -150,8 +150,11 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_stamp(value: str) -> datetime:
-    """A stored timestamp back as an aware datetime."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """A stored timestamp (``2024-03-05T10:20:30.123456Z``) back as an aware datetime."""
+    # fromisoformat reads the stored form (Z included, Python 3.11+) ten times faster than
+    # strptime, which matters when a run loads a million indicators.
+    stamp = datetime.fromisoformat(value)
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def matchable_entries(engine: Engine) -> Iterator[IndicatorEntry]:

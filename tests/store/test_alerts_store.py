@@ -1,0 +1,148 @@
+"""Alerts in the store on SQLite and PostgreSQL: folding, the Alerts count, status changes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from indicia.errors import NotFoundError
+from indicia.matching.alerts import Alert
+from indicia.store import Store, prepare
+from indicia.store.alerts import list_alerts, save_alerts, set_status
+from indicia.store.indicators import IndicatorQuery, list_indicators
+
+SEEN = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _alert(number: int) -> Alert:
+    return Alert(
+        id=f"alert--00000000-0000-4000-8000-00000000000{number}",
+        indicator_ids=["indicator--3c9f1e2d-7a6b-4c5d-8e9f-0a1b2c3d4e5f"],
+        matched_value=f"198.51.100.{number}",
+        field="destination.ip",
+        kind="ipv4-addr",
+        log_source="cef",
+        first_seen=SEEN,
+        last_seen=SEEN,
+        raw_ref=f"fw.log:{number}",
+        severity="medium",
+    )
+
+
+def _statuses(store: Store) -> dict[str, str]:
+    return {row["id"][-1]: row["status"] for row in list_alerts(store.engine)}
+
+
+def test_status_moves_forward_only(store: Store) -> None:
+    save_alerts(store.engine, [_alert(1), _alert(2), _alert(3)])
+
+    assert set_status(store.engine, [_alert(1).id, _alert(2).id], "acknowledged") == 2
+    assert set_status(store.engine, [_alert(2).id], "closed") == 1
+    # Acknowledging again, or acknowledging a closed alert, changes nothing.
+    assert set_status(store.engine, [_alert(1).id, _alert(2).id], "acknowledged") == 0
+    assert set_status(store.engine, [_alert(3).id], "closed") == 1
+
+    assert _statuses(store) == {"1": "acknowledged", "2": "closed", "3": "closed"}
+
+
+def test_an_unknown_id_changes_nothing(store: Store) -> None:
+    save_alerts(store.engine, [_alert(1)])
+
+    with pytest.raises(NotFoundError, match="no alert with id 'alert--nope'"):
+        set_status(store.engine, [_alert(1).id, "alert--nope"], "closed")
+
+    assert _statuses(store) == {"1": "new"}
+
+
+INDICATOR = "indicator--3c9f1e2d-7a6b-4c5d-8e9f-0a1b2c3d4e5f"
+
+
+def _indicator(number: int) -> dict[str, object]:
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--3c9f1e2d-7a6b-4c5d-8e9f-{number:012x}",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z",
+        "pattern": f"[ipv4-addr:value = '198.51.{number // 250}.{number % 250}']",
+        "pattern_type": "stix",
+        "valid_from": "2024-01-01T00:00:00Z",
+    }
+
+
+def _seen(alert: Alert, minutes: int, *, ref: str | None = None, count: int = 1) -> Alert:
+    start = SEEN + timedelta(minutes=minutes)
+    return replace(
+        alert, first_seen=start, last_seen=start, raw_ref=ref or alert.raw_ref, count=count
+    )
+
+
+def _stored(store: Store) -> list[tuple[str, int, str, str]]:
+    rows = list_alerts(store.engine)
+    return sorted((r["matched_value"], r["count"], r["first_seen"], r["last_seen"]) for r in rows)
+
+
+def test_repeats_within_the_window_fold_and_later_ones_do_not(store: Store) -> None:
+    first = _alert(1)
+    assert save_alerts(store.engine, [first]).created == 1
+
+    later = save_alerts(store.engine, [replace(_seen(first, 30, ref="fw.log:9"), id="alert--x")])
+    apart = save_alerts(store.engine, [replace(_seen(first, 200, ref="fw.log:99"), id="alert--y")])
+
+    assert (later.created, later.folded, later.ids) == (0, 1, [first.id])
+    assert (apart.created, apart.folded) == (1, 0)
+    assert _stored(store) == [
+        ("198.51.100.1", 1, "2024-06-01T15:20:00.000000Z", "2024-06-01T15:20:00.000000Z"),
+        ("198.51.100.1", 2, "2024-06-01T12:00:00.000000Z", "2024-06-01T12:30:00.000000Z"),
+    ]
+
+
+def test_a_rerun_replaces_the_count_rather_than_adding(store: Store) -> None:
+    save_alerts(store.engine, [_seen(_alert(1), 0, count=3)])
+
+    again = save_alerts(store.engine, [replace(_seen(_alert(1), 0, count=3), id="alert--again")])
+
+    assert (again.created, again.folded) == (0, 1)
+    assert [count for _, count, _, _ in _stored(store)] == [3]
+
+
+def test_alerts_of_one_batch_fold_into_each_other_in_order(store: Store) -> None:
+    base = _alert(1)
+    batch = [base, replace(_seen(base, 20, ref="fw.log:2"), id="alert--b")]
+    batch.append(replace(_seen(base, 75, ref="fw.log:3"), id="alert--c"))  # within 1 h of :20
+    batch.append(replace(_seen(base, 20, ref="fw.log:4"), id="alert--d", log_source="waf"))
+
+    result = save_alerts(store.engine, batch)
+
+    assert (result.created, result.folded) == (2, 2)
+    assert result.ids == [base.id, base.id, base.id, "alert--d"]
+    assert [(r["log_source"], r["count"]) for r in list_alerts(store.engine)] in (
+        [("cef", 3), ("waf", 1)],
+        [("waf", 1), ("cef", 3)],
+    )
+
+
+def test_many_indicators_keep_their_alerts_count_true(store: Store) -> None:
+    # More indicators than one IN list holds, each with alerts of its own.
+    store.upsert([prepare(_indicator(n)) for n in range(620)])
+    batch = [
+        replace(
+            _alert(1),
+            id=f"alert--00000000-0000-4000-8000-{n:012x}",
+            indicator_ids=[str(_indicator(n % 620)["id"])],
+            matched_value=f"198.51.{(n % 620) // 250}.{(n % 620) % 250}",
+            first_seen=SEEN + timedelta(hours=2 * (n // 620)),
+            last_seen=SEEN + timedelta(hours=2 * (n // 620)),
+        )
+        for n in range(1240)
+    ]
+
+    assert save_alerts(store.engine, batch).created == 1240
+    again = save_alerts(store.engine, batch[:620])
+
+    assert (again.created, again.folded) == (0, 620)
+    counts = {row["id"]: row["alert_count"] for row in list_indicators(store.engine, IndicatorQuery())}
+    assert set(counts.values()) == {2}
+    assert len(counts) == 620
