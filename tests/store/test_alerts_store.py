@@ -143,6 +143,8 @@ def test_many_indicators_keep_their_alerts_count_true(store: Store) -> None:
     again = save_alerts(store.engine, batch[:620])
 
     assert (again.created, again.folded) == (0, 620)
-    counts = {row["id"]: row["alert_count"] for row in list_indicators(store.engine, IndicatorQuery())}
+    counts = {
+        row["id"]: row["alert_count"] for row in list_indicators(store.engine, IndicatorQuery())
+    }
     assert set(counts.values()) == {2}
     assert len(counts) == 620
