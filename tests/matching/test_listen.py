@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from indicia.errors import InputError
 from indicia.logs.base import Event
 from indicia.logs.cef import format_cef
 from indicia.matching.alerts import Alert
@@ -213,9 +214,13 @@ def test_stop_closes_the_ports() -> None:
     _run(scenario)
 
 
-@pytest.mark.parametrize("url", ["tcp://127.0.0.1", "udp://127.0.0.1:514", "127.0.0.1:5514"])
+@pytest.mark.parametrize(
+    "url",
+    ["tcp://127.0.0.1", "udp://127.0.0.1:514", "127.0.0.1:5514", "tcp://127.0.0.1:99999",
+     "tcp://127.0.0.1:port"],
+)  # fmt: skip
 def test_bad_listen_addresses_are_rejected(url: str) -> None:
-    with pytest.raises(ValueError, match="expected tcp://HOST:PORT"):
+    with pytest.raises(InputError, match="expected tcp://HOST:PORT with a port from 0 to 65535"):
         SyslogListener(StreamEngine(), lambda a: None, udp=None, tcp=url)
 
 

@@ -60,3 +60,30 @@ def test_listener_stores_alerts_and_reloads_new_indicators(sqlite_store: Store) 
     stored = list_alerts(sqlite_store.engine)
     assert sorted(a["matched_value"] for a in stored) == ["198.18.7.7", "198.18.8.8"]
     assert {a["log_source"] for a in stored} == {seen[0].log_source}
+
+
+def test_a_repeat_of_a_stored_alert_is_reported_with_the_stored_id(sqlite_store: Store) -> None:
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
+    options = ListenOptions(udp=None, tcp="tcp://127.0.0.1:0", warninglists=False)
+
+    async def one_run(seen: list[Alert]) -> None:
+        stop = asyncio.Event()
+        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            serve(sqlite_store, options, seen.append, stop, started.set_result)
+        )
+        listener = await started
+        with socket.create_connection(listener.tcp_address) as conn:
+            conn.sendall(cef("198.18.7.7"))
+            await _wait_for(lambda: len(seen) == 1)
+        stop.set()
+        await task
+
+    first: list[Alert] = []
+    second: list[Alert] = []
+    asyncio.run(one_run(first))
+    asyncio.run(one_run(second))  # the same event within the fold window: one alert
+
+    stored = list_alerts(sqlite_store.engine)
+    assert [a["id"] for a in stored] == [first[0].id]
+    assert second[0].id == first[0].id

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from indicia.errors import InputError
 from indicia.logs import cef, syslog
 from indicia.logs.base import Event, LogFormat
 from indicia.matching.alerts import Alert, AlertFolder, IndicatorContext
@@ -170,9 +171,13 @@ def parse_message(text: str, path: str, number: int) -> Event | str:
 
 def _address(url: str, scheme: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    if parts.scheme != scheme or not parts.hostname or parts.port is None:
-        raise ValueError(f"expected {scheme}://HOST:PORT, not {url!r}")
-    return parts.hostname, parts.port
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or outside 0-65535
+        port = None
+    if parts.scheme != scheme or not parts.hostname or port is None:
+        raise InputError(url, f"expected {scheme}://HOST:PORT with a port from 0 to 65535")
+    return parts.hostname, port
 
 
 class SyslogListener:

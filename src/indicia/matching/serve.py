@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
@@ -80,8 +80,10 @@ async def serve(
     watcher.refresh()
 
     def alert_arrived(alert: Alert) -> None:
-        save_alerts(store.engine, [alert])
-        on_alert(alert)
+        # A repeat of an alert stored by an earlier run folds into it: report the stored id.
+        saved = save_alerts(store.engine, [alert])
+        stored_id = saved.ids[0] if saved.ids else alert.id
+        on_alert(alert if stored_id == alert.id else replace(alert, id=stored_id))
 
     listener = SyslogListener(
         engine,
