@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from indicia.cli_output import fail, write_json
+from indicia.cli_output import fail, printable, write_json
 from indicia.errors import IndiciaError, InputError
 from indicia.stix.timestamps import format_timestamp, parse_timestamp
 from indicia.store import Store
@@ -75,9 +75,16 @@ def print_alerts(rows: list[dict[str, Any]], *, title: str = "Alerts") -> None:
         table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(
-            *(Text("" if row[key] is None else str(row[key])) for _, key in ALERT_COLUMNS)
+            *(
+                Text(printable("" if row[key] is None else str(row[key])))
+                for _, key in ALERT_COLUMNS
+            )
         )
     console.print(table)
+
+
+def _cell_text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def print_match_report(report: MatchReport, output: str) -> None:
@@ -101,7 +108,7 @@ def print_match_report(report: MatchReport, output: str) -> None:
     if report.older_than_since:
         console.print(f"events older than --since: {report.older_than_since}", highlight=False)
     for position in report.unreadable_positions:
-        console.print(f"  unreadable: {position}", highlight=False, markup=False)
+        console.print(f"  unreadable: {printable(position)}", highlight=False, markup=False)
     if output == "table":
         print_alerts(report.alerts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,15 +55,30 @@ OBJECT_LABELS = {
 }
 
 
+# Control characters (C0, DEL, C1) and bidirectional overrides in stored data would drive the
+# terminal (clear it, retitle it) or reorder what the analyst reads; they are shown escaped.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could control the terminal shown as an escape."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def _text(value: Any) -> Text:
     """A table cell as plain text: stored names and tags come from feeds, never markup."""
-    return Text(_cell(value))
+    return Text(printable(_cell(value)))
 
 
 def fail(console: Console, exc: Exception, *, code: int = 2) -> typer.Exit:
     """Print an error as one plain line on ``console`` and return the exit to raise."""
     message = str(exc).split("\n(Background on this error", 1)[0].strip()
-    console.print(Text.assemble(("error: ", "bold red"), " ".join(message.split())))
+    console.print(Text.assemble(("error: ", "bold red"), printable(" ".join(message.split()))))
     return typer.Exit(code)
 
 
@@ -183,6 +199,6 @@ def print_import_report(console: Console, report: ImportReport, *, fmt: str) -> 
         highlight=False,
     )
     for line in report.rejections:
-        console.print(f"  rejected: {line}", highlight=False, markup=False)
+        console.print(f"  rejected: {printable(line)}", highlight=False, markup=False)
     for line in report.notices:
-        console.print(f"  notice: {line}", highlight=False, markup=False)
+        console.print(f"  notice: {printable(line)}", highlight=False, markup=False)

@@ -225,6 +225,20 @@ def test_stored_text_is_shown_as_text_never_as_markup(indicia_home: Path) -> Non
     assert name in cli("ioc", "list")
 
 
+def test_control_characters_from_a_feed_never_reach_the_terminal(
+    indicia_home: Path, tmp_path: Path
+) -> None:
+    # A name that would clear the screen and retitle the window, and a right-to-left override.
+    feed = tmp_path / "feed.csv"
+    feed.write_text('value,name\nx.example,"\x1b[2J\x1b]0;pwn\x07 \u202eexe.txt"\n', "utf-8")
+    cli("import", str(feed))
+
+    shown = cli("ioc", "list", "--columns", "values,name")
+
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "\\x1b[2J\\x1b]0;pwn\\x07 \\u202eexe.txt" in shown
+
+
 def test_a_named_store_must_exist_where_it_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
