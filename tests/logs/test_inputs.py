@@ -138,3 +138,29 @@ def test_an_over_long_first_line_is_reported_before_sniffing(tmp_path: Path) -> 
     assert [(r.line, r.reason) for r in results if isinstance(r, Unreadable)] == [
         (1, "line longer than 1 MiB")
     ]
+
+
+def _corrupt_gzip(path: Path, lines: int) -> None:
+    text = "".join(f"{CEF_LINE.replace('192.0.2.1', f'192.0.2.{n % 250}')}\n" for n in range(lines))
+    data = bytearray(gzip.compress(text.encode()))
+    data[len(data) // 2] ^= 0xFF  # a flipped byte inside the deflate stream
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("as_folder", [False, True])
+def test_a_corrupt_gzip_is_reported_and_the_other_files_are_read(
+    tmp_path: Path, as_folder: bool
+) -> None:
+    (tmp_path / "a.log").write_text(CEF_LINE + "\n")
+    _corrupt_gzip(tmp_path / "b.log.gz", 2000)
+    (tmp_path / "c.log").write_text(CEF_LINE + "\n")
+    given = [tmp_path] if as_folder else [tmp_path / n for n in ("a.log", "b.log.gz", "c.log")]
+
+    results = list(inputs.read_events(given))
+
+    refs = [r.ref for r in results if isinstance(r, Event)]
+    assert f"{tmp_path / 'a.log'}:1" in refs and f"{tmp_path / 'c.log'}:1" in refs
+    failed = [r for r in results if isinstance(r, Unreadable) and "read failed" in r.reason]
+    assert [r.path for r in failed] == [str(tmp_path / "b.log.gz")]
+    assert "the rest of the file is not read" in failed[0].reason
+    assert failed[0].line > 1  # the lines before the damage were read

@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -54,11 +55,13 @@ def _open(path: str) -> BinaryIO:
 
 
 def read_lines(
-    path: str | os.PathLike[str], too_long: Callable[[int], None] | None = None
+    path: str | os.PathLike[str], unreadable: Callable[[int, str], None] | None = None
 ) -> Iterator[tuple[int, str]]:
     """The lines of one file (or ``-`` for stdin) as ``(number, text)``, numbered from 1.
 
-    A line over ``MAX_LINE_BYTES`` is left out and its number given to ``too_long``.
+    A line over ``MAX_LINE_BYTES`` is left out, and a read that fails part way (a corrupt gzip
+    stream) ends the lines; each is told to ``unreadable`` (line number, reason). Without it, a
+    failed read raises InputError.
     """
     name = os.fspath(path)
     if name != STDIN and os.path.isdir(name):
@@ -66,14 +69,14 @@ def read_lines(
 
     stream = _open(name)
     try:
-        yield from _decode(stream, name, too_long or (lambda _: None))
+        yield from _decode(stream, name, unreadable)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
 
 
 def _decode(
-    stream: BinaryIO, name: str, too_long: Callable[[int], None]
+    stream: BinaryIO, name: str, unreadable: Callable[[int, str], None] | None
 ) -> Iterator[tuple[int, str]]:
     """Decode a byte stream into numbered lines, stripping the line ending and a leading BOM."""
     number = 0
@@ -82,14 +85,17 @@ def _decode(
             number += 1
             if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
                 _skip_rest_of_line(stream)
-                too_long(number)
+                if unreadable is not None:
+                    unreadable(number, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
                 continue
             text = chunk.decode("utf-8", errors="replace")
             if number == 1 and text.startswith(_BOM):
                 text = text[1:]
             yield number, text.rstrip("\r\n")
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputError(name, f"read failed: {exc}", line=number + 1) from exc
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        if unreadable is None:
+            raise InputError(name, f"read failed: {exc}", line=number + 1) from exc
+        unreadable(number + 1, f"read failed, the rest of the file is not read: {exc}")
 
 
 def _skip_rest_of_line(stream: BinaryIO) -> None:
@@ -147,27 +153,31 @@ def _choose(fmt: str, mapping: str | os.PathLike[str] | None) -> LogFormat | Non
 
 
 def parse_path(path: str, fmt: LogFormat | None = None) -> Iterator[ParseResult]:
-    """Parse one file with ``fmt``, sniffing the format from its first lines when None."""
-    skipped: list[int] = []
-    lines: Lines = read_lines(path, skipped.append)
+    """Parse one file with ``fmt``, sniffing the format from its first lines when None.
+
+    A line the reader could not hand over (too long, or a read that failed part way) is an
+    Unreadable among the results; the lines before it are parsed.
+    """
+    skipped: list[tuple[int, str]] = []
+    lines: Lines = read_lines(path, lambda number, reason: skipped.append((number, reason)))
     if fmt is None:
         head, lines = _peek(iter(lines))
         if not any(text.strip() for _, text in head):
-            yield from _too_long(path, skipped)
+            yield from _left_out(path, skipped)
             log.info("skipping %s: no non-blank line", path)
             return
         fmt = sniff_format([text for _, text in head], path)
         log.debug("%s sniffed as %s", path, fmt.name)
     for result in fmt.parse(lines, path):
-        yield from _too_long(path, skipped)
+        yield from _left_out(path, skipped)
         yield result
-    yield from _too_long(path, skipped)
+    yield from _left_out(path, skipped)
 
 
-def _too_long(path: str, skipped: list[int]) -> Iterator[Unreadable]:
-    """The over-long lines the reader left out so far, once each."""
-    for number in skipped:
-        yield Unreadable(path, number, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
+def _left_out(path: str, skipped: list[tuple[int, str]]) -> Iterator[Unreadable]:
+    """The lines the reader left out so far, once each."""
+    for number, reason in skipped:
+        yield Unreadable(path, number, reason)
     skipped.clear()
 
 
