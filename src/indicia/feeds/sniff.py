@@ -41,7 +41,7 @@ def sniff_format(path: str | Path) -> str:
         return "stix"
     if suffix in (".csv", ".tsv"):
         return "csv"
-    lines = head.decode("utf-8", errors="replace").splitlines()
+    lines = head.removeprefix(_BOM).decode("utf-8", errors="replace").splitlines()
     if len(head) == _HEAD_BYTES:
         lines = lines[:-1]  # the last line may be cut short
     return "csv" if pick_delimiter(_data_lines(lines)) else "list"
