@@ -75,13 +75,25 @@ def _classification(**options: Any) -> services.Classification:
     return services.Classification(**options)
 
 
-@app.callback()
-def _main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         console.print(f"indicia {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    del version  # acted on by its eager callback, before any command is looked for
 
 
 Name = Annotated[str | None, typer.Option(help="A short name for the indicator.")]

@@ -225,6 +225,12 @@ def test_stored_text_is_shown_as_text_never_as_markup(indicia_home: Path) -> Non
     assert name in cli("ioc", "list")
 
 
+def test_version_needs_no_command() -> None:
+    from indicia import __version__
+
+    assert cli("--version").strip() == f"indicia {__version__}"
+
+
 def test_control_characters_from_a_feed_never_reach_the_terminal(
     indicia_home: Path, tmp_path: Path
 ) -> None:
