@@ -117,6 +117,22 @@ def test_an_allowed_repeat_raises_a_blocked_alert() -> None:
     assert (alert.count, alert.severity, alert.event_action) == (2, "high", "allow")
 
 
+def test_one_event_is_counted_once_whatever_fields_hold_the_value() -> None:
+    folder = AlertFolder()
+    context = IndicatorContext("indicator--a")
+    first = _match(fields={"source.ip": "198.51.100.1", "related.ip": "198.51.100.2"})
+    value, second = "198.51.100.1", "198.51.100.2"
+    again = Match("indicator--a", "ipv4-addr", value, value, "source.ip", first.event)
+    other = Match("indicator--b", "ipv4-addr", second, second, "related.ip", first.event)
+
+    for match in (first, other, again):  # another alert's match in between changes nothing
+        folder.add(match, context)
+    folder.add(_match(when=DAY + timedelta(minutes=1), line=2), context)
+
+    counts = {(a.indicator_ids[0], a.matched_value): a.count for a in folder.alerts()}
+    assert counts == {("indicator--a", "198.51.100.1"): 2, ("indicator--b", "198.51.100.2"): 1}
+
+
 def test_events_without_a_time_fold_at_the_time_they_arrive() -> None:
     folder = AlertFolder()
     before = datetime.now(UTC)

@@ -140,19 +140,32 @@ class AlertFolder:
         self.window = window
         self._open: dict[tuple[str, str, str], list[Alert]] = {}
         self._alerts: list[Alert] = []
+        # The event of the last match, and the alerts it was counted in: one event is one
+        # sighting, even when the value stands in two of its fields (source.ip, related.ip).
+        self._event: Event | None = None
+        self._counted: set[str] = set()
 
     def add(self, match: Match, context: IndicatorContext) -> Alert:
-        """Fold the match into an open alert of its indicator and entity, or open a new one."""
+        """Fold the match into an open alert of its indicator and entity, or open a new one.
+
+        An event's matches come together; a second match of one event in the same alert
+        does not count it again.
+        """
+        if match.event is not self._event:
+            self._event, self._counted = match.event, set()
         key = (match.indicator_id, match.kind, match.matched_value)
         when = _event_time(match.event)
         for alert in self._open.get(key, ()):
             if self._fits(alert, when):
-                self._fold(alert, match, context, when)
+                if alert.id not in self._counted:
+                    self._fold(alert, match, context, when)
+                    self._counted.add(alert.id)
                 return alert
 
         alert = new_alert(match, context)
         self._open.setdefault(key, []).append(alert)
         self._alerts.append(alert)
+        self._counted.add(alert.id)
         return alert
 
     def alerts(self) -> list[Alert]:
