@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from indicia.cli_output import fail, printable, write_json
+from indicia.cli_output import TABLE_ROWS, fail, print_cut, printable, write_json
 from indicia.errors import IndiciaError, InputError
 from indicia.stix.timestamps import format_timestamp, parse_timestamp
 from indicia.store import Store
@@ -68,19 +68,17 @@ ALERT_COLUMNS = (
 )
 
 
-def print_alerts(rows: list[dict[str, Any]], *, title: str = "Alerts") -> None:
+def print_alerts(
+    rows: list[dict[str, Any]], *, title: str = "Alerts", everything: str = "--format json"
+) -> None:
     """Alerts as a table."""
     table = Table(title=f"{title} ({len(rows)})", title_justify="left")
     for header, _ in ALERT_COLUMNS:
         table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(
-            *(
-                Text(printable("" if row[key] is None else str(row[key])))
-                for _, key in ALERT_COLUMNS
-            )
-        )
+    for row in rows[:TABLE_ROWS]:
+        table.add_row(*(Text(printable(_cell_text(row[key]))) for _, key in ALERT_COLUMNS))
     console.print(table)
+    print_cut(console, len(rows), "alerts", everything)
 
 
 def _cell_text(value: Any) -> str:
@@ -110,7 +108,7 @@ def print_match_report(report: MatchReport, output: str) -> None:
     for position in report.unreadable_positions:
         console.print(f"  unreadable: {printable(position)}", highlight=False, markup=False)
     if output == "table":
-        print_alerts(report.alerts)
+        print_alerts(report.alerts, everything="--output json")
 
 
 Logs = Annotated[

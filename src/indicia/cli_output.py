@@ -60,6 +60,11 @@ OBJECT_LABELS = {
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+# A table is for reading: beyond this many rows it shows the first and says so (Rich lays out
+# every row before printing, which takes seconds for tens of thousands).
+TABLE_ROWS = 200
+
+
 def printable(text: str) -> str:
     """``text`` with every character that could control the terminal shown as an escape."""
     return _UNSAFE.sub(_escape, text)
@@ -134,9 +139,19 @@ def print_intel(
     table = Table(title=f"Indicators ({len(rows)})", title_justify="left")
     for name in chosen:
         table.add_column(INTEL_COLUMNS[name][0], overflow="fold")
-    for row in rows:
+    for row in rows[:TABLE_ROWS]:
         table.add_row(*(_text(row[INTEL_COLUMNS[name][1]]) for name in chosen))
     console.print(table)
+    print_cut(console, len(rows), "indicators", "--format json or csv")
+
+
+def print_cut(console: Console, total: int, what: str, everything: str) -> None:
+    """Say that a table shows only its first TABLE_ROWS rows, and which option lists all."""
+    if total > TABLE_ROWS:
+        console.print(
+            f"showing the first {TABLE_ROWS} of {total} {what}; {everything} lists them all",
+            highlight=False,
+        )
 
 
 def print_records(console: Console, records: list[dict[str, Any]], *, fmt: str, title: str) -> None:

@@ -259,3 +259,19 @@ def test_import_of_a_missing_file_cannot_run(indicia_home: Path, tmp_path: Path)
     out = cli("import", str(tmp_path / "nope.json"), code=2)
 
     assert "nope.json: no such file" in out
+
+
+def test_a_long_table_shows_its_first_rows_and_says_how_to_see_all(
+    indicia_home: Path, tmp_path: Path
+) -> None:
+    from indicia.cli_output import TABLE_ROWS
+
+    feed = tmp_path / "many.txt"
+    feed.write_text("".join(f"198.51.{n // 250}.{n % 250}\n" for n in range(TABLE_ROWS + 30)))
+    cli("import", str(feed))
+
+    table = cli("ioc", "list", "--columns", "values")
+
+    assert f"showing the first {TABLE_ROWS} of {TABLE_ROWS + 30} indicators" in table
+    assert "--format json or csv lists them all" in table
+    assert len(listing()) == TABLE_ROWS + 30  # JSON is never cut
