@@ -139,7 +139,7 @@ def ioc_add(
     source: Source = None,
     indicator_type: IndicatorType = [],  # noqa: B006
 ) -> None:
-    """Record an indicator by hand and print its id."""
+    """Record an indicator by hand and print its id (a value already recorded is refused)."""
     try:
         classification = _classification(
             name=name,
@@ -386,7 +386,8 @@ def extract_command(
     ]
     print_records(console, records, fmt=fmt, title="IOCs found")
     if add:
-        errors.print(f"{len(result.added)} indicators recorded")
+        known = f", {len(result.known)} already recorded" if result.known else ""
+        errors.print(f"{len(result.added)} indicators recorded{known}")
 
 
 @app.command("demo")

@@ -67,6 +67,18 @@ class StoreError(IndiciaError):
     """The store cannot be opened, migrated or written."""
 
 
+class DuplicateError(StoreError):
+    """A current indicator already records the observable an analyst tried to add again."""
+
+    def __init__(self, value: str, indicator_id: str) -> None:
+        self.value = value
+        self.indicator_id = indicator_id
+        super().__init__(
+            f"{value} is already recorded as {indicator_id}; "
+            f"change it with: indicia ioc edit {indicator_id}"
+        )
+
+
 class NotFoundError(StoreError, KeyError):
     """No stored object has the given id."""
 

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from indicia.errors import NotFoundError, StixError
+from indicia.errors import DuplicateError, NotFoundError, StixError
 from indicia.observables import Extracted, extract_iocs, parse_observable
 from indicia.stix.builders import new_indicator, new_version, revoke
 from indicia.stix.killchain import parse_kill_chain
 from indicia.stix.markings import is_tlp_marking_id, normalize_tlp, tlp_marking_id
 from indicia.stix.objects import validate_object
 from indicia.store import Store, prepare
-from indicia.store.indicators import IndicatorQuery, list_indicators
+from indicia.store.indicators import IndicatorQuery, current_indicators_of, list_indicators
 
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
 
@@ -60,8 +60,17 @@ def _save(store: Store, objs: Sequence[dict[str, Any]]) -> None:
 def add_indicator(
     store: Store, value: str, classification: Classification, *, kind: str | None = None
 ) -> dict[str, Any]:
-    """Record one indicator by hand; returns its STIX object."""
+    """Record one indicator by hand; returns its STIX object.
+
+    A value a current indicator already records is refused (DuplicateError): a second
+    indicator would split its alerts and classification; the analyst edits the first.
+    """
     observable = parse_observable(value, kind)
+    known = current_indicators_of(
+        store.engine, observable.kind.value, observable.value, observable.port
+    )
+    if known:
+        raise DuplicateError(observable.value, known[0])
     c = classification
     obj = new_indicator(
         [observable],
@@ -196,6 +205,7 @@ class ExtractResult:
 
     found: list[Extracted]
     added: list[str] = field(default_factory=list)
+    known: list[str] = field(default_factory=list)  # current indicators that already had one
 
 
 def extract_text(
@@ -207,6 +217,10 @@ def extract_text(
         return result
     distinct = dict.fromkeys((item.kind.value, item.value) for item in result.found)
     for kind, value in distinct:
-        obj = add_indicator(store, value, classification or Classification(), kind=kind)
+        try:
+            obj = add_indicator(store, value, classification or Classification(), kind=kind)
+        except DuplicateError as exc:
+            result.known.append(exc.indicator_id)
+            continue
         result.added.append(obj["id"])
     return result

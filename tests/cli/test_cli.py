@@ -275,3 +275,24 @@ def test_a_long_table_shows_its_first_rows_and_says_how_to_see_all(
     assert f"showing the first {TABLE_ROWS} of {TABLE_ROWS + 30} indicators" in table
     assert "--format json or csv lists them all" in table
     assert len(listing()) == TABLE_ROWS + 30  # JSON is never cut
+
+
+def test_a_value_already_recorded_is_not_recorded_again(indicia_home: Path) -> None:
+    first = cli("ioc", "add", "203.0.113.9", "--name", "C2").strip()
+
+    refused = cli("ioc", "add", "203.0.113.9", code=2)
+    assert f"203.0.113.9 is already recorded as {first}" in refused
+    assert f"indicia ioc edit {first}" in refused
+    text = "beacons to 203.0.113.9 and hxxp://evil[.]example/x"
+    assert "1 indicators recorded, 1 already recorded" in cli("extract", "-", "--add", stdin=text)
+    assert "0 indicators recorded, 2 already recorded" in cli("extract", "-", "--add", stdin=text)
+    assert sorted(r["value"] for r in listing()) == ["203.0.113.9", "http://evil.example/x"]
+
+    # A revoked or expired indicator no longer stands for the value: a new one may be made.
+    cli("ioc", "revoke", first)
+    again = cli("ioc", "add", "203.0.113.9").strip()
+    cli("ioc", "add", "198.51.100.4", "--valid-from", "2020-01-01", "--valid-until", "2021-01-01")
+    cli("ioc", "add", "198.51.100.4")
+    assert again != first
+    assert len(listing("--search", "198.51.100.4", "--expired")) == 1
+    assert len(listing("--search", "198.51.100.4", "--active")) == 1

@@ -157,6 +157,28 @@ def parse_stamp(value: str) -> datetime:
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
+def current_indicators_of(
+    engine: Engine, kind: str, value: str, port: int | None = None, *, now: datetime | None = None
+) -> list[str]:
+    """Ids of the indicators, not revoked and not expired, whose pattern holds this observable."""
+    moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    col = indicators.c
+    statement = (
+        select(col.id)
+        .join(observables, indicators.c.pk == observables.c.object_pk)
+        .where(
+            observables.c.kind == kind,
+            observables.c.value == value,
+            observables.c.port.is_(None) if port is None else observables.c.port == port,
+            col.revoked.is_(False),
+            or_(col.valid_until.is_(None), col.valid_until > moment),
+        )
+        .order_by(col.created, col.id)
+    )
+    with engine.connect() as conn:
+        return list(dict.fromkeys(conn.execute(statement).scalars()))
+
+
 def matchable_entries(engine: Engine) -> Iterator[IndicatorEntry]:
     """Every observable of every indicator that is not revoked (validity is checked per event)."""
     col = indicators.c
