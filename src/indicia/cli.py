@@ -21,6 +21,7 @@ from indicia.cli_output import (
     print_intel,
     print_object_counts,
     print_records,
+    printable,
 )
 from indicia.errors import IndiciaError, InputError
 from indicia.importer import ImportDefaults, Importer
@@ -154,10 +155,13 @@ def ioc_add(
             source=source,
             indicator_types=indicator_type,
         )
+        notices: list[str] = []
         with _store() as store:
-            obj = services.add_indicator(store, value, classification, kind=type_)
+            obj = services.add_indicator(store, value, classification, kind=type_, notices=notices)
     except IndiciaError as exc:
         raise _fail(exc) from exc
+    for notice in notices:
+        errors.print(f"notice: {printable(notice)}", highlight=False, markup=False)
     console.print(obj["id"], highlight=False)
 
 

@@ -58,14 +58,22 @@ def _save(store: Store, objs: Sequence[dict[str, Any]]) -> None:
 
 
 def add_indicator(
-    store: Store, value: str, classification: Classification, *, kind: str | None = None
+    store: Store,
+    value: str,
+    classification: Classification,
+    *,
+    kind: str | None = None,
+    notices: list[str] | None = None,
 ) -> dict[str, Any]:
     """Record one indicator by hand; returns its STIX object.
 
     A value a current indicator already records is refused (DuplicateError): a second
-    indicator would split its alerts and classification; the analyst edits the first.
+    indicator would split its alerts and classification; the analyst edits the first. What
+    canonicalising changed (refanged, host bits cleared, ...) is added to ``notices``.
     """
     observable = parse_observable(value, kind)
+    if notices is not None:
+        notices.extend(f"{value}: {warning}" for warning in observable.warnings)
     known = current_indicators_of(
         store.engine, observable.kind.value, observable.value, observable.port
     )

@@ -296,3 +296,12 @@ def test_a_value_already_recorded_is_not_recorded_again(indicia_home: Path) -> N
     assert again != first
     assert len(listing("--search", "198.51.100.4", "--expired")) == 1
     assert len(listing("--search", "198.51.100.4", "--active")) == 1
+
+
+def test_ioc_add_says_what_canonicalising_changed(indicia_home: Path) -> None:
+    result = CliRunner().invoke(app, ["ioc", "add", "10.1.2.3/8"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0, result.output
+    assert "notice: 10.1.2.3/8: host bits set in 10.1.2.3/8; kept 10.0.0.0/8" in result.output
+    assert "refanged" in cli("ioc", "add", "hxxp://evil[.]example/a")
+    assert sorted(r["value"] for r in listing()) == ["10.0.0.0/8", "http://evil.example/a"]
