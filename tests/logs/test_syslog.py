@@ -241,3 +241,17 @@ def test_yearless_time_never_lands_in_the_future() -> None:
     stamp = parse_bsd_time(text)
 
     assert stamp is not None and stamp <= now and stamp.year in (now.year - 1, now.year)
+
+
+def test_yearless_feb_29_goes_to_the_latest_leap_year() -> None:
+    import calendar
+
+    from indicia.logs.times import parse_bsd_time
+
+    now = datetime.now(UTC)
+    stamp = parse_bsd_time("Feb 29 12:00:00")
+
+    assert stamp is not None and (stamp.month, stamp.day) == (2, 29)
+    assert calendar.isleap(stamp.year) and stamp <= now
+    later_leaps = [y for y in range(stamp.year + 1, now.year + 1) if calendar.isleap(y)]
+    assert all(datetime(y, 2, 29, 12, tzinfo=UTC) > now for y in later_leaps)

@@ -7,6 +7,7 @@ time in the future is used.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
@@ -87,14 +88,20 @@ class _Fields(NamedTuple):
 
 
 def _latest_past(fields: _Fields, zone: tzinfo) -> datetime:
-    """A yearless time in the current year, or the year before if that lands in the future.
+    """A yearless time in the latest year that does not put it in the future.
 
     A log read in early January still holds December's lines; a day of slack covers clocks and
-    zones that run ahead of ours.
+    zones that run ahead of ours. Feb 29 goes to the latest leap year.
     """
     now = datetime.now(UTC)
-    when = fields.at(now.year, zone)
-    return fields.at(now.year - 1, zone) if when > now + timedelta(days=1) else when
+    latest = now + timedelta(days=1)
+    for year in range(now.year, now.year - 8, -1):
+        if fields.month == 2 and fields.day == 29 and not calendar.isleap(year):
+            continue  # Feb 29 of a yearless time: the latest leap year that is not ahead
+        when = fields.at(year, zone)
+        if when <= latest:
+            return when
+    raise ValueError(f"no year puts {fields.month}-{fields.day} in the past")
 
 
 def parse_iso_time(text: str) -> datetime | None:
