@@ -261,9 +261,13 @@ def ioc_edit(
             indicator_types=indicator_type,
         )
         with _store() as store:
+            before = store.get(indicator_id).get("modified")
             obj = services.edit_indicator(store, indicator_id, classification)
     except IndiciaError as exc:
         raise _fail(exc) from exc
+    if obj["modified"] == before:
+        console.print(f"{obj['id']} unchanged: it already has these properties", highlight=False)
+        return
     console.print(f"{obj['id']} modified {obj['modified']}", highlight=False, markup=False)
 
 

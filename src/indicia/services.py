@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from indicia.errors import DuplicateError, NotFoundError, StixError
+from indicia.errors import DuplicateError, InputError, NotFoundError, StixError
 from indicia.observables import Extracted, extract_iocs, parse_observable
 from indicia.stix.builders import new_indicator, new_version, revoke
 from indicia.stix.killchain import parse_kill_chain
@@ -134,11 +134,24 @@ def _indicator(store: Store, indicator_id: str) -> dict[str, Any]:
 def edit_indicator(
     store: Store, indicator_id: str, classification: Classification
 ) -> dict[str, Any]:
-    """Write a new version of an indicator with the given properties changed."""
+    """Write a new version of an indicator with the given properties changed.
+
+    Nothing is written when the changes leave every property as it is: the stored object is
+    returned, its ``modified`` unchanged. Giving no change at all is an error.
+    """
     obj = _indicator(store, indicator_id)
-    updated = new_version(obj, _changes(obj, classification))
+    changes = _changes(obj, classification)
+    if not changes:
+        raise InputError(indicator_id, "nothing to change: give at least one property to set")
+    updated = new_version(obj, changes)
+    if _without_modified(updated) == _without_modified(obj):
+        return obj
     _save(store, [updated])
     return updated
+
+
+def _without_modified(obj: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in obj.items() if key != "modified"}
 
 
 def tag_indicators(

@@ -305,3 +305,20 @@ def test_ioc_add_says_what_canonicalising_changed(indicia_home: Path) -> None:
     assert "notice: 10.1.2.3/8: host bits set in 10.1.2.3/8; kept 10.0.0.0/8" in result.output
     assert "refanged" in cli("ioc", "add", "hxxp://evil[.]example/a")
     assert sorted(r["value"] for r in listing()) == ["10.0.0.0/8", "http://evil.example/a"]
+
+
+def test_an_edit_that_changes_nothing_writes_no_version(indicia_home: Path) -> None:
+    ident = cli("ioc", "add", "203.0.113.50", "--name", "C2").strip()
+
+    assert "nothing to change" in cli("ioc", "edit", ident, code=2)
+    assert f"{ident} unchanged" in cli("ioc", "edit", ident, "--name", "C2")
+    assert f"{ident} modified" in cli("ioc", "edit", ident, "--name", "C2 server")
+
+    from indicia.store import Store
+
+    store = Store.open()
+    try:
+        assert [v["name"] for v in store.history(ident)] == ["C2", "C2 server"]
+        assert store.get(ident)["name"] == "C2 server"
+    finally:
+        store.close()
