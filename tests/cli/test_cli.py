@@ -322,3 +322,19 @@ def test_an_edit_that_changes_nothing_writes_no_version(indicia_home: Path) -> N
         assert store.get(ident)["name"] == "C2 server"
     finally:
         store.close()
+
+
+def test_type_names_are_checked_and_the_types_column_names_work_everywhere(
+    indicia_home: Path,
+) -> None:
+    md5 = "44d88612fea8a8f36de82e1278abb02f"
+    cli("ioc", "add", md5, "--type", "file:md5")
+    cli("ioc", "add", "evil.example")
+    cli("ioc", "add", "10.0.0.0/8")
+
+    assert [r["value"] for r in listing("--type", "file:md5")] == [md5]
+    assert [r["value"] for r in listing("--type", "domain")] == ["evil.example"]
+    assert [r["value"] for r in listing("--type", "cidr")] == ["10.0.0.0/8"]
+    assert [r["value"] for r in listing("--sort", "values")][0] == "10.0.0.0/8"
+    refused = cli("ioc", "list", "--type", "bogus", code=2)
+    assert "unknown type 'bogus'; choose one of domain-name" in refused

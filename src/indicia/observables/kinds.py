@@ -103,6 +103,11 @@ ALIASES: dict[str, str] = {
     "file": "hash",
 }
 ALIASES.update({kind.value: kind.value for kind in Kind})
+# The Types column's names of hashes (file:sha256) are kinds a user may type too.
+ALIASES.update({f"file:{kind.value}": kind.value for kind in HASH_KINDS})
+
+# Every name the Types column shows.
+DISPLAY_TYPES: frozenset[str] = frozenset({*_DISPLAY_TYPES.values(), "network-traffic"})
 
 
 def resolve_kind_name(kind: Kind | str) -> str:

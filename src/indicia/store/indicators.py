@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select
 
-from indicia.errors import InputError
+from indicia.errors import InputError, ObservableError
 from indicia.matching.types import IndicatorEntry
+from indicia.observables.kinds import DISPLAY_TYPES, resolve_kind_name
 from indicia.store.schema import objects, observables
 
 # The indicator rows of the objects table.
@@ -20,6 +21,7 @@ IS_INDICATOR = objects.c.type == "indicator"
 
 SORT_COLUMNS = {
     "value": indicators.c.value,
+    "values": indicators.c.value,  # the column's heading
     "name": indicators.c.name,
     "type": indicators.c.types,
     "types": indicators.c.types,
@@ -61,6 +63,29 @@ def _like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _type_name(given: str) -> str:
+    """The Types-column name a ``--type`` means: itself, or the type of a kind name or alias."""
+    name = given.strip().lower()
+    if name in DISPLAY_TYPES or name in ("file", "ip"):
+        return name
+    try:
+        kind = str(resolve_kind_name(name))
+    except ObservableError:
+        known = ", ".join(sorted(DISPLAY_TYPES | {"file", "ip"}))
+        raise InputError("--type", f"unknown type {given!r}; choose one of {known}") from None
+    if kind in ("ip", "hash"):
+        return "ip" if kind == "ip" else "file"
+    return f"file:{kind}" if f"file:{kind}" in DISPLAY_TYPES else kind
+
+
+def _type_filter(name: str) -> ColumnElement[bool]:
+    col = indicators.c
+    if name == "ip":
+        return or_(_json_member(col.types, "ipv4-addr"), _json_member(col.types, "ipv6-addr"))
+    exact = _json_member(col.types, name)
+    return exact if ":" in name else or_(exact, _json_member(col.types, name, prefix=True))
+
+
 def _json_member(column: Any, member: str, *, prefix: bool = False) -> ColumnElement[bool]:
     """``column`` (a JSON list as text) holds ``member`` (or a member starting ``member:``)."""
     quoted = orjson.dumps(member).decode()
@@ -86,12 +111,7 @@ def _filters(query: IndicatorQuery) -> list[ColumnElement[bool]]:
     col = indicators.c
     found: list[ColumnElement[bool]] = [IS_INDICATOR]
     if query.type:
-        exact = _json_member(col.types, query.type)
-        found.append(
-            exact
-            if ":" in query.type
-            else or_(exact, _json_member(col.types, query.type, prefix=True))
-        )
+        found.append(_type_filter(_type_name(query.type)))
     if query.source:
         found.append(func.lower(col.source) == query.source.lower())
     if query.tag:
