@@ -285,7 +285,10 @@ def listen_command(
     udp = [s for s in syslog if s.startswith("udp://")]
     tcp = [s for s in syslog if s.startswith("tcp://")]
     other = [s for s in syslog if s not in udp + tcp]
-    if other or len(udp) > 1 or len(tcp) > 1:
+    if other:
+        reason = f"{other[0]!r} is neither udp://HOST:PORT nor tcp://HOST:PORT"
+        raise _fail(InputError("--syslog", reason))
+    if len(udp) > 1 or len(tcp) > 1:
         raise _fail(InputError("--syslog", "give at most one udp:// and one tcp:// address"))
     options = ListenOptions(
         udp=udp[0] if udp else None,

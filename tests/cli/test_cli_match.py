@@ -93,3 +93,13 @@ def test_generic_logs_match_through_a_mapping_file(indicia_home: Path) -> None:
     )
 
     assert [a["matched_value"] for a in report["alerts"]] == ["dl.example-bad.net"]
+
+
+def test_listen_and_format_mistakes_are_one_line_errors(indicia_home: Path) -> None:
+    assert "'http://127.0.0.1:80' is neither udp://HOST:PORT nor tcp://HOST:PORT" in cli(
+        "listen", "--syslog", "http://127.0.0.1:80", code=2
+    )
+    assert "port from 0 to 65535" in cli("listen", "--syslog", "udp://127.0.0.1:99999", code=2)
+    unknown = cli("match", UMBRELLA, "--format", "nope", code=2)
+    assert "generic (with --mapping)" in unknown
+    assert "--mapping FILE" in cli("match", UMBRELLA, "--format", "generic", code=2)

@@ -148,7 +148,7 @@ def _choose(fmt: str, mapping: str | os.PathLike[str] | None) -> LogFormat | Non
             )
         return generic.mapped_format(os.fspath(mapping))
     if fmt == generic.MAPPED_NAME:
-        raise InputError("log format", "the generic format needs a mapping file (mapping=...)")
+        raise InputError("log format", "the generic format needs a mapping file (--mapping FILE)")
     return None if fmt == "auto" else get_format(fmt)
 
 

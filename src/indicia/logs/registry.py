@@ -103,7 +103,8 @@ def get_format(name: str) -> LogFormat:
     try:
         return FORMATS[resolved]
     except KeyError:
-        known = ", ".join(sorted(FORMATS))
+        # "generic" is not registered: it is built from a mapping file (--mapping).
+        known = ", ".join(sorted([*FORMATS, "generic (with --mapping)"]))
         raise InputError("log format", f"unknown format {name!r}; known: {known}") from None
 
 
