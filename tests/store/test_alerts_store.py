@@ -148,3 +148,19 @@ def test_many_indicators_keep_their_alerts_count_true(store: Store) -> None:
     }
     assert set(counts.values()) == {2}
     assert len(counts) == 620
+
+
+def test_new_activity_after_an_alert_is_closed_opens_a_new_alert(store: Store) -> None:
+    first = _alert(1)
+    save_alerts(store.engine, [first])
+    set_status(store.engine, [first.id], "closed")
+
+    rerun = save_alerts(store.engine, [replace(first, id="alert--rerun")])
+    later = save_alerts(store.engine, [replace(_seen(first, 20, ref="fw.log:7"), id="alert--new")])
+
+    assert (rerun.created, rerun.folded, rerun.ids) == (0, 1, [first.id])  # the same logs
+    assert (later.created, later.ids) == (1, ["alert--new"])
+    assert {r["id"]: r["status"] for r in list_alerts(store.engine)} == {
+        first.id: "closed",
+        "alert--new": "new",
+    }

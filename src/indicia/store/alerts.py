@@ -3,7 +3,8 @@
 An alert arriving for the same indicator, value and log source as a stored one whose last
 sighting lies within the fold window is merged into it (count added, first/last seen widened).
 Matching the same events twice must not double an alert, so an alert whose first event is the
-one a stored alert started with is taken as a re-run: its count replaces, never adds. Every
+one a stored alert started with is taken as a re-run: its count replaces, never adds. A closed
+alert folds in nothing but a re-run, so activity after it was closed raises a new one. Every
 write recomputes the Alerts column (``objects.alert_count``) of the indicators it touched.
 """
 
@@ -152,18 +153,29 @@ def _fold_candidates(
 def _fold_target(
     candidates: Sequence[dict[str, Any]], row: dict[str, Any], window: timedelta
 ) -> dict[str, Any] | None:
-    """The stored alert with the latest sighting that this row's sightings reach, if any."""
+    """The stored alert with the latest sighting that this row's sightings reach, if any.
+
+    A closed alert takes only a re-run of what it already holds: new activity after an analyst
+    closed it opens a new alert rather than vanishing into the closed one.
+    """
     earliest = _shifted(row["first_seen"], window)
     reached = [
         stored
         for stored in candidates
-        if stored["last_seen"] >= earliest and stored["first_seen"] <= row["last_seen"]
+        if stored["last_seen"] >= earliest
+        and stored["first_seen"] <= row["last_seen"]
+        and (stored.get("status") != "closed" or _is_rerun(stored, row))
     ]
     return max(reached, key=lambda stored: stored["last_seen"], default=None)
 
 
+def _is_rerun(stored: dict[str, Any], row: dict[str, Any]) -> bool:
+    """Whether ``row`` starts with the event ``stored`` started with: the same logs again."""
+    return bool(stored["raw_ref"] == row["raw_ref"] and stored["first_seen"] == row["first_seen"])
+
+
 def _merge(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    rerun = stored["raw_ref"] == row["raw_ref"] and stored["first_seen"] == row["first_seen"]
+    rerun = _is_rerun(stored, row)
     count = max(stored["count"], row["count"]) if rerun else stored["count"] + row["count"]
     return {
         "count": count,
