@@ -87,3 +87,35 @@ def test_a_repeat_of_a_stored_alert_is_reported_with_the_stored_id(sqlite_store:
     stored = list_alerts(sqlite_store.engine)
     assert [a["id"] for a in stored] == [first[0].id]
     assert second[0].id == first[0].id
+
+
+def test_repeats_are_stored_once_each_across_runs(sqlite_store: Store) -> None:
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
+    options = ListenOptions(udp=None, tcp="tcp://127.0.0.1:0", warninglists=False,
+                            reload_every=0.1)  # fmt: skip
+
+    async def one_run(messages: int) -> list[Alert]:
+        seen: list[Alert] = []
+        stop = asyncio.Event()
+        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            serve(sqlite_store, options, seen.append, stop, started.set_result)
+        )
+        listener = await started
+        with socket.create_connection(listener.tcp_address) as conn:
+            conn.sendall(cef("198.18.7.7") * messages)
+            await _wait_for(lambda: listener.stats().matched == messages)
+        await asyncio.sleep(0.3)  # a reload period writes the repeats while the listener runs
+        counts = [a["count"] for a in list_alerts(sqlite_store.engine)]
+        stop.set()
+        await task
+        assert counts == [sum(runs[: len(done) + 1])]
+        return seen
+
+    runs, done = [3, 2], []
+    for messages in runs:
+        done.append(asyncio.run(one_run(messages)))
+
+    assert [len(seen) for seen in done] == [1, 1]  # one alert opened per run, the same one
+    stored = list_alerts(sqlite_store.engine)
+    assert [(a["id"], a["count"]) for a in stored] == [(done[0][0].id, 5)]

@@ -144,6 +144,8 @@ class AlertFolder:
         # sighting, even when the value stands in two of its fields (source.ip, related.ip).
         self._event: Event | None = None
         self._counted: set[str] = set()
+        # The alert the last add() opened, or None when it folded into an open one.
+        self.opened: Alert | None = None
 
     def add(self, match: Match, context: IndicatorContext) -> Alert:
         """Fold the match into an open alert of its indicator and entity, or open a new one.
@@ -153,6 +155,7 @@ class AlertFolder:
         """
         if match.event is not self._event:
             self._event, self._counted = match.event, set()
+        self.opened = None
         key = (match.indicator_id, match.kind, match.matched_value)
         when = _event_time(match.event)
         for alert in self._open.get(key, ()):
@@ -166,6 +169,7 @@ class AlertFolder:
         self._open.setdefault(key, []).append(alert)
         self._alerts.append(alert)
         self._counted.add(alert.id)
+        self.opened = alert
         return alert
 
     def alerts(self) -> list[Alert]:

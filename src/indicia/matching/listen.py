@@ -195,9 +195,12 @@ class SyslogListener:
         queue_size: int = 10_000,
         min_confidence: int = 0,
         max_message: int = MAX_MESSAGE,
+        on_forget: Callable[[list[Alert]], None] | None = None,
     ) -> None:
         self.engine = engine
         self.on_alert = on_alert
+        # Told the alerts the folder is about to forget, so their last repeats can be kept.
+        self.on_forget = on_forget
         self.folder = folder or AlertFolder()
         self.context_for = context_for or IndicatorContext
         self.min_confidence = min_confidence
@@ -337,7 +340,7 @@ class SyslogListener:
                 continue
             self._stats.matched += 1
             alert = self.folder.add(result, self.context_for(result.indicator_id))
-            if alert.count == 1:
+            if self.folder.opened is alert:
                 self._stats.alerts += 1
                 await self._notify(alert)
 
@@ -347,7 +350,10 @@ class SyslogListener:
         if event.timestamp is not None and (self._latest is None or event.timestamp > self._latest):
             self._latest = event.timestamp
         if self._latest is not None and self._stats.parsed % _PRUNE_EVERY == 0:
-            self.folder.prune(self._latest - 2 * self.folder.window)
+            before = self._latest - 2 * self.folder.window
+            if self.on_forget is not None:
+                self.on_forget([a for a in self.folder.alerts() if a.last_seen < before])
+            self.folder.prune(before)
 
     async def _notify(self, alert: Alert) -> None:
         try:

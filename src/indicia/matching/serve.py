@@ -18,7 +18,7 @@ from indicia.matching.listen import ListenerStats, SyslogListener
 from indicia.matching.run import default_warninglists, indicator_contexts
 from indicia.matching.stream import StreamEngine
 from indicia.store import Store
-from indicia.store.alerts import save_alerts
+from indicia.store.alerts import Repeat, add_repeats, save_alerts
 from indicia.store.indicators import IS_INDICATOR, indicators, matchable_entries
 
 log = logging.getLogger(__name__)
@@ -74,15 +74,16 @@ async def serve(
     stop: asyncio.Event,
     on_start: Callable[[SyslogListener], None] | None = None,
 ) -> ListenerStats:
-    """Listen until ``stop`` is set; store every new alert, then the final counts of all."""
+    """Listen until ``stop`` is set; store every new alert at once and its repeats as they come."""
     engine = StreamEngine(warninglists=default_warninglists() if options.warninglists else None)
     watcher = IntelWatcher(store, engine)
     watcher.refresh()
 
+    written = _Written(store)
+
     def alert_arrived(alert: Alert) -> None:
         # A repeat of an alert stored by an earlier run folds into it: report the stored id.
-        saved = save_alerts(store.engine, [alert])
-        stored_id = saved.ids[0] if saved.ids else alert.id
+        stored_id = written.opened(alert)
         on_alert(alert if stored_id == alert.id else replace(alert, id=stored_id))
 
     listener = SyslogListener(
@@ -92,6 +93,7 @@ async def serve(
         tcp=options.tcp,
         context_for=watcher.context_for,
         min_confidence=options.min_confidence,
+        on_forget=written.repeats,
     )
     async with listener:
         if on_start:
@@ -101,7 +103,39 @@ async def serve(
                 await asyncio.wait_for(stop.wait(), timeout=options.reload_every)
             except TimeoutError:
                 watcher.refresh()
+                written.repeats(listener.folder.alerts())
         await listener.drain()
-    # Repeats folded into alerts after they were first stored: write their final counts.
-    save_alerts(store.engine, listener.folder.alerts())
+    written.repeats(listener.folder.alerts())
     return listener.stats()
+
+
+class _Written:
+    """What the store holds of the listener's alerts: the stored id and the events written.
+
+    An alert is written when it opens (it may fold into one an earlier run stored); the
+    repeats the folder adds later are written as increments every reload period, before the
+    folder forgets an alert, and at the end, so a stopped or crashed listener loses at most
+    one period of counts and never counts an event twice.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._stored: dict[str, tuple[str, int]] = {}  # alert id -> (stored id, events written)
+
+    def opened(self, alert: Alert) -> str:
+        saved = save_alerts(self.store.engine, [alert])
+        stored_id = saved.ids[0] if saved.ids else alert.id
+        self._stored[alert.id] = (stored_id, alert.count)
+        return stored_id
+
+    def repeats(self, alerts: list[Alert]) -> None:
+        found: list[Repeat] = []
+        for alert in alerts:
+            stored_id, written = self._stored.get(alert.id, (alert.id, 0))
+            if alert.count > written:
+                extra = alert.count - written
+                found.append(
+                    Repeat(stored_id, extra, alert.first_seen, alert.last_seen, alert.severity)
+                )
+                self._stored[alert.id] = (stored_id, alert.count)
+        add_repeats(self.store.engine, found)

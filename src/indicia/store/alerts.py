@@ -223,6 +223,53 @@ def save_alerts(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """Events a stored alert saw again since it was last written: ``count`` more of them."""
+
+    alert_id: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    severity: str
+
+
+def add_repeats(engine: Engine, repeats: Sequence[Repeat]) -> None:
+    """Add repeats to stored alerts by id: counts grow, seen times widen, severity only rises.
+
+    For a service that writes each alert when it opens and its repeats as they pile up; an id
+    that is no longer stored (the alert was deleted meanwhile) is passed over.
+    """
+    wanted = {repeat.alert_id: repeat for repeat in repeats if repeat.count > 0}
+    if not wanted:
+        return
+    now = _stamp(datetime.now(UTC))
+    ids = sorted(wanted)
+    with engine.begin() as conn:
+        changed: list[dict[str, Any]] = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            query = select(alerts).where(alerts.c.id.in_(ids[start : start + _IN_CHUNK]))
+            for stored in conn.execute(query):
+                row = dict(stored._mapping)
+                changed.append(_with_repeat(row, wanted[row["id"]], now))
+        _write(conn, [], changed)
+
+
+_SEVERITY_RANK = ("informational", "low", "medium", "high", "critical")
+
+
+def _with_repeat(row: dict[str, Any], repeat: Repeat, now: str) -> dict[str, Any]:
+    ranked = [s for s in (row["severity"], repeat.severity) if s in _SEVERITY_RANK]
+    row.update(
+        count=row["count"] + repeat.count,
+        first_seen=min(row["first_seen"], _stamp(repeat.first_seen)),
+        last_seen=max(row["last_seen"], _stamp(repeat.last_seen)),
+        severity=max(ranked, key=_SEVERITY_RANK.index, default=row["severity"]),
+        updated=now,
+    )
+    return row
+
+
 def _write(conn: Connection, inserted: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
     if inserted:
         conn.execute(insert(alerts), inserted)
