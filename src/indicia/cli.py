@@ -321,10 +321,29 @@ def objects_command(
     print_object_counts(console, counts, fmt=fmt)
 
 
+def _import_paths(given: list[Path]) -> list[Path]:
+    """The files to import: each file named, and every file below each folder named (sorted)."""
+    paths: list[Path] = []
+    for path in given:
+        if str(path) == "-":
+            raise InputError("-", "import reads files, not standard input; save it to a file")
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            if not found:
+                raise InputError(str(path), "the folder holds no file to import")
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise InputError(str(path), "no such file")
+    return paths
+
+
 @app.command("import")
 def import_command(
     files: Annotated[
-        list[Path], typer.Argument(help="STIX bundles, Sentinel upload bodies, CSV or lists.")
+        list[Path],
+        typer.Argument(help="STIX bundles, Sentinel upload bodies, CSV or lists; or folders."),
     ],
     fmt: Annotated[
         str, typer.Option("--input-format", help="auto, stix, sentinel, csv or list.")
@@ -346,13 +365,11 @@ def import_command(
         confidence=confidence,
         valid_for=timedelta(days=valid_for) if valid_for else None,
     )
-    missing = [path for path in files if not path.is_file()]
-    if missing:
-        raise _fail(InputError(str(missing[0]), "no such file"))
     try:
+        paths = _import_paths(files)
         with _store() as store, import_progress(console, enabled=output == "table") as advance:
             importer = Importer(store, defaults, progress=advance)
-            report = importer.import_paths(files, fmt=fmt)
+            report = importer.import_paths(paths, fmt=fmt)
     except IndiciaError as exc:
         raise _fail(exc) from exc
     print_import_report(console, report, fmt=output)

@@ -338,3 +338,22 @@ def test_type_names_are_checked_and_the_types_column_names_work_everywhere(
     assert [r["value"] for r in listing("--sort", "values")][0] == "10.0.0.0/8"
     refused = cli("ioc", "list", "--type", "bogus", code=2)
     assert "unknown type 'bogus'; choose one of domain-name" in refused
+
+
+def test_import_takes_folders_and_says_why_it_cannot_read_stdin(
+    indicia_home: Path, tmp_path: Path
+) -> None:
+    feeds = tmp_path / "feeds"
+    (feeds / "more").mkdir(parents=True)
+    (feeds / "a.txt").write_text("198.51.100.1\n")
+    (feeds / "more" / "b.csv").write_text("value,type\nevil.example,domain-name\n")
+    (feeds / ".hidden").write_text("198.51.100.2\n")
+
+    report = json.loads(cli("import", str(feeds), "--format", "json"))
+
+    assert report["created"] == 2
+    assert sorted(r["value"] for r in listing()) == ["198.51.100.1", "evil.example"]
+    assert "not standard input" in cli("import", "-", code=2)
+    assert "no such file" in cli("import", str(tmp_path / "absent.json"), code=2)
+    (tmp_path / "empty").mkdir()
+    assert "holds no file" in cli("import", str(tmp_path / "empty"), code=2)

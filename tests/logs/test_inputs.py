@@ -164,3 +164,12 @@ def test_a_corrupt_gzip_is_reported_and_the_other_files_are_read(
     assert [r.path for r in failed] == [str(tmp_path / "b.log.gz")]
     assert "the rest of the file is not read" in failed[0].reason
     assert failed[0].line > 1  # the lines before the damage were read
+
+
+def test_gzip_on_stdin_is_read_like_a_gz_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    piped = io.BufferedReader(io.BytesIO(gzip.compress(f"{CEF_LINE}\n".encode())))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(piped))
+
+    results = list(inputs.read_events(["-"], fmt="cef"))
+
+    assert [r.fields.get("source.ip") for r in results if isinstance(r, Event)] == ["192.0.2.1"]

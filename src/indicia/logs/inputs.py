@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 STDIN = "-"
 SNIFF_LINES = 20  # non-empty lines shown to the sniffers
 _BOM = "\ufeff"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
@@ -45,7 +46,13 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
 def _open(path: str) -> BinaryIO:
     """A binary stream for ``path``: stdin for ``-``, transparently gunzipped for ``.gz``."""
     if path == STDIN:
-        return sys.stdin.buffer
+        stdin = sys.stdin.buffer
+        # A gzip stream piped in is read as a .gz file is (RFC 1952 2.3.1: ID1 ID2); closing
+        # the GzipFile leaves stdin open.
+        peek = getattr(stdin, "peek", None)
+        if peek is not None and peek(2)[:2] == _GZIP_MAGIC:
+            return gzip.GzipFile(fileobj=stdin, mode="rb")  # type: ignore[return-value]
+        return stdin
     try:
         if path.endswith(".gz"):
             return gzip.open(path, "rb")  # type: ignore[return-value]
