@@ -312,7 +312,8 @@ def listen_command(
             sys.stdout.flush()
 
         stats = await serve(store, options, alerted, stop, on_start=started)
-        errors.print(f"stopped: {stats.as_dict()}")
+        counts = ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in stats.as_dict().items())
+        errors.print(f"stopped: {counts}", highlight=False)
 
     try:
         store = Store.open()

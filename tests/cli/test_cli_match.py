@@ -103,3 +103,46 @@ def test_listen_and_format_mistakes_are_one_line_errors(indicia_home: Path) -> N
     unknown = cli("match", UMBRELLA, "--format", "nope", code=2)
     assert "generic (with --mapping)" in unknown
     assert "--mapping FILE" in cli("match", UMBRELLA, "--format", "generic", code=2)
+
+
+def test_listen_from_the_command_line_alerts_and_reports_on_stop(
+    indicia_home: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    cli("ioc", "add", "198.18.9.9", "--valid-from", "2019-01-01")
+    listen = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "indicia",
+            "listen",
+            "--syslog",
+            "tcp://127.0.0.1:0",
+            "--no-warninglists",
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "INDICIA_HOME": str(indicia_home), "COLUMNS": "200"},
+    )
+    try:
+        assert listen.stderr is not None
+        banner = listen.stderr.readline()  # listening: udp None tcp ('127.0.0.1', PORT)
+        port = int(banner.rsplit(",", 1)[1].strip(" )\n"))
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(b"CEF:0|V|P|1|1|conn|3|rt=1717243200000 dst=198.18.9.9 act=allow\n")
+            time.sleep(1.0)
+    finally:
+        listen.send_signal(signal.SIGINT)
+        out, err = listen.communicate(timeout=20)
+
+    assert listen.returncode == 0, err
+    alert = json.loads(out.splitlines()[0])
+    assert alert["matched_value"] == "198.18.9.9"
+    assert "stopped: received 1, parsed 1, unreadable 0, dropped 0, matched 1" in err
