@@ -111,17 +111,50 @@ def test_a_rerun_replaces_the_count_rather_than_adding(store: Store) -> None:
 def test_alerts_of_one_batch_fold_into_each_other_in_order(store: Store) -> None:
     base = _alert(1)
     batch = [base, replace(_seen(base, 20, ref="fw.log:2"), id="alert--b")]
-    batch.append(replace(_seen(base, 75, ref="fw.log:3"), id="alert--c"))  # within 1 h of :20
-    batch.append(replace(_seen(base, 20, ref="fw.log:4"), id="alert--d", log_source="waf"))
+    # 75 minutes after the first: together they would span more than the one-hour window.
+    batch.append(replace(_seen(base, 75, ref="fw.log:3"), id="alert--c"))
+    batch.append(replace(_seen(base, 90, ref="fw.log:4"), id="alert--d"))  # folds into c
+    batch.append(replace(_seen(base, 20, ref="fw.log:5"), id="alert--e", log_source="waf"))
 
     result = save_alerts(store.engine, batch)
 
-    assert (result.created, result.folded) == (2, 2)
-    assert result.ids == [base.id, base.id, base.id, "alert--d"]
-    assert [(r["log_source"], r["count"]) for r in list_alerts(store.engine)] in (
-        [("cef", 3), ("waf", 1)],
-        [("waf", 1), ("cef", 3)],
+    assert (result.created, result.folded) == (3, 2)
+    assert result.ids == [base.id, base.id, "alert--c", "alert--c", "alert--e"]
+    rows = list_alerts(store.engine)
+    assert sorted((r["log_source"], r["count"], r["first_seen"][11:16]) for r in rows) == [
+        ("cef", 2, "12:00"),
+        ("cef", 2, "13:15"),
+        ("waf", 1, "12:20"),
+    ]
+
+
+def test_a_rerun_of_alerts_split_by_the_window_changes_no_count(store: Store) -> None:
+    # The run's folder keeps each alert under one window: 12:00-12:50 and 13:40-14:30.
+    base = _alert(1)
+    parts = [
+        replace(_seen(base, 0, count=2), last_seen=SEEN + timedelta(minutes=50)),
+        replace(
+            _seen(base, 100, ref="fw.log:3", count=2),
+            id="alert--later",
+            last_seen=SEEN + timedelta(minutes=150),
+        ),
+    ]
+    save_alerts(store.engine, parts)
+
+    again = save_alerts(
+        store.engine, [replace(a, id=f"alert--again-{n}") for n, a in enumerate(parts)]
     )
+
+    assert (again.created, again.folded) == (0, 2)
+    assert [count for _, count, _, _ in _stored(store)] == [2, 2]
+
+
+def test_folding_never_lowers_the_severity(store: Store) -> None:
+    save_alerts(store.engine, [replace(_alert(1), severity="high")])
+
+    save_alerts(store.engine, [replace(_seen(_alert(1), 10, ref="fw.log:2"), id="alert--z")])
+
+    assert [r["severity"] for r in list_alerts(store.engine)] == ["high"]
 
 
 def test_many_indicators_keep_their_alerts_count_true(store: Store) -> None:

@@ -165,6 +165,9 @@ def parse_path(path: str, fmt: LogFormat | None = None) -> Iterator[ParseResult]
     A line the reader could not hand over (too long, or a read that failed part way) is an
     Unreadable among the results; the lines before it are parsed.
     """
+    # Events name their file absolutely: an alert's raw_ref outlives the directory it was
+    # matched from, and a re-run spelled ./fw.log or /var/log/fw.log is the same file.
+    path = path if path == STDIN else os.path.abspath(path)
     skipped: list[tuple[int, str]] = []
     lines: Lines = read_lines(path, lambda number, reason: skipped.append((number, reason)))
     if fmt is None:

@@ -138,7 +138,7 @@ class AlertFolder:
         if window <= timedelta(0):
             raise ValueError(f"the folding window must be positive, not {window}")
         self.window = window
-        self._open: dict[tuple[str, str, str], list[Alert]] = {}
+        self._open: dict[tuple[str, str, str, str], list[Alert]] = {}
         self._alerts: list[Alert] = []
         # The event of the last match, and the alerts it was counted in: one event is one
         # sighting, even when the value stands in two of its fields (source.ip, related.ip).
@@ -156,7 +156,8 @@ class AlertFolder:
         if match.event is not self._event:
             self._event, self._counted = match.event, set()
         self.opened = None
-        key = (match.indicator_id, match.kind, match.matched_value)
+        # The store folds on the same key (indicator, value, log source) and span rule.
+        key = (match.indicator_id, match.kind, match.matched_value, match.event.source)
         when = _event_time(match.event)
         for alert in self._open.get(key, ()):
             if self._fits(alert, when):
@@ -184,7 +185,7 @@ class AlertFolder:
             self._alerts = kept
             self._open = {}
             for alert in kept:
-                key = (alert.indicator_ids[0], alert.kind, alert.matched_value)
+                key = (alert.indicator_ids[0], alert.kind, alert.matched_value, alert.log_source)
                 self._open.setdefault(key, []).append(alert)
         return dropped
 

@@ -153,20 +153,26 @@ def _fold_candidates(
 def _fold_target(
     candidates: Sequence[dict[str, Any]], row: dict[str, Any], window: timedelta
 ) -> dict[str, Any] | None:
-    """The stored alert with the latest sighting that this row's sightings reach, if any.
+    """The stored alert with the latest sighting that this row may fold into, if any.
 
-    A closed alert takes only a re-run of what it already holds: new activity after an analyst
-    closed it opens a new alert rather than vanishing into the closed one.
+    The rule is the matching run's (``AlertFolder``): together they must span less than one
+    window, so a re-run of the same logs splits its events into the same alerts again and each
+    is recognised as a re-run. A closed alert takes only a re-run of what it already holds:
+    new activity after an analyst closed it opens a new alert rather than vanishing into it.
     """
-    earliest = _shifted(row["first_seen"], window)
     reached = [
         stored
         for stored in candidates
-        if stored["last_seen"] >= earliest
-        and stored["first_seen"] <= row["last_seen"]
+        if _span(stored, row) < window
         and (stored.get("status") != "closed" or _is_rerun(stored, row))
     ]
     return max(reached, key=lambda stored: stored["last_seen"], default=None)
+
+
+def _span(stored: dict[str, Any], row: dict[str, Any]) -> timedelta:
+    first = min(stored["first_seen"], row["first_seen"])
+    last = max(stored["last_seen"], row["last_seen"])
+    return datetime.fromisoformat(last) - datetime.fromisoformat(first)
 
 
 def _is_rerun(stored: dict[str, Any], row: dict[str, Any]) -> bool:
@@ -181,7 +187,7 @@ def _merge(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         "count": count,
         "first_seen": min(stored["first_seen"], row["first_seen"]),
         "last_seen": max(stored["last_seen"], row["last_seen"]),
-        "severity": row["severity"],
+        "severity": _higher(stored["severity"], row["severity"]),
         "updated": row["updated"],
     }
 
@@ -259,15 +265,20 @@ _SEVERITY_RANK = ("informational", "low", "medium", "high", "critical")
 
 
 def _with_repeat(row: dict[str, Any], repeat: Repeat, now: str) -> dict[str, Any]:
-    ranked = [s for s in (row["severity"], repeat.severity) if s in _SEVERITY_RANK]
     row.update(
         count=row["count"] + repeat.count,
         first_seen=min(row["first_seen"], _stamp(repeat.first_seen)),
         last_seen=max(row["last_seen"], _stamp(repeat.last_seen)),
-        severity=max(ranked, key=_SEVERITY_RANK.index, default=row["severity"]),
+        severity=_higher(row["severity"], repeat.severity),
         updated=now,
     )
     return row
+
+
+def _higher(one: str, other: str) -> str:
+    """The higher of two severities: folding never lowers an alert's severity."""
+    ranked = [s for s in (one, other) if s in _SEVERITY_RANK]
+    return max(ranked, key=_SEVERITY_RANK.index, default=other)
 
 
 def _write(conn: Connection, inserted: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
