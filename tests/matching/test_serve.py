@@ -119,3 +119,77 @@ def test_repeats_are_stored_once_each_across_runs(sqlite_store: Store) -> None:
     assert [len(seen) for seen in done] == [1, 1]  # one alert opened per run, the same one
     stored = list_alerts(sqlite_store.engine)
     assert [(a["id"], a["count"]) for a in stored] == [(done[0][0].id, 5)]
+
+
+def _serve_and_send(
+    store: Store, send: Any, seen: list[Alert], options: ListenOptions | None = None
+) -> None:
+    options = options or ListenOptions(udp=None, tcp="tcp://127.0.0.1:0", warninglists=False,
+                                       reload_every=0.1)  # fmt: skip
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(serve(store, options, seen.append, stop, started.set_result))
+        listener = await started
+        with socket.create_connection(listener.tcp_address) as conn:
+            await send(conn, listener)
+        stop.set()
+        await task
+
+    asyncio.run(scenario())
+
+
+def test_repeats_after_a_close_open_a_new_alert(sqlite_store: Store) -> None:
+    from indicia.store.alerts import set_status
+
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
+    seen: list[Alert] = []
+
+    async def send(conn: socket.socket, listener: Any) -> None:
+        conn.sendall(cef("198.18.7.7"))
+        await _wait_for(lambda: len(seen) == 1)
+        set_status(sqlite_store.engine, [seen[0].id], "closed")
+        conn.sendall(cef("198.18.7.7") * 2)
+        await _wait_for(lambda: len(seen) == 2)  # announced at the next reload period
+
+    _serve_and_send(sqlite_store, send, seen)
+
+    stored = {a["id"]: (a["status"], a["count"]) for a in list_alerts(sqlite_store.engine)}
+    assert stored == {seen[0].id: ("closed", 1), seen[1].id: ("new", 2)}
+
+
+def test_a_store_that_refuses_writes_for_a_while_loses_nothing(
+    sqlite_store: Store, monkeypatch: Any
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import indicia.matching.serve as service
+
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
+    refusals = {"save": 1, "repeats": 2}
+
+    def refusing(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if refusals[name] > 0:
+                refusals[name] -= 1
+                raise OperationalError("INSERT", {}, Exception("database is locked"))
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(service, "save_alerts", refusing("save", service.save_alerts))
+    monkeypatch.setattr(service, "add_repeats", refusing("repeats", service.add_repeats))
+    seen: list[Alert] = []
+
+    async def send(conn: socket.socket, listener: Any) -> None:
+        conn.sendall(cef("198.18.7.7"))
+        await _wait_for(lambda: len(seen) == 1)
+        conn.sendall(cef("198.18.7.7") * 4)
+        await _wait_for(lambda: listener.stats().matched == 5)
+        await _wait_for(lambda: refusals == {"save": 0, "repeats": 0})
+        await asyncio.sleep(0.3)
+
+    _serve_and_send(sqlite_store, send, seen)
+
+    assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [5]

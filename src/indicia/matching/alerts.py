@@ -67,6 +67,8 @@ class Alert:
     count: int = 1
     event_action: str | None = None
     indicator_value: str = ""
+    # Where the latest event folded in came from (raw_ref is the first's); not stored.
+    last_ref: str = ""
 
 
 def severity_of(context: IndicatorContext, event: Event | None = None) -> str:
@@ -128,6 +130,7 @@ def new_alert(match: Match, context: IndicatorContext) -> Alert:
         tags=list(context.labels),
         event_action=str(action) if action is not None else None,
         indicator_value=match.indicator_value,
+        last_ref=match.event.ref,
     )
 
 
@@ -195,6 +198,7 @@ class AlertFolder:
 
     def _fold(self, alert: Alert, match: Match, context: IndicatorContext, when: datetime) -> None:
         alert.count += 1
+        alert.last_ref = match.event.ref
         alert.first_seen = min(alert.first_seen, when)
         alert.last_seen = max(alert.last_seen, when)
         severity = severity_of(context, match.event)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from indicia.errors import IndiciaError
 from indicia.matching.alerts import Alert, IndicatorContext
 from indicia.matching.listen import ListenerStats, SyslogListener
 from indicia.matching.run import default_warninglists, indicator_contexts
@@ -79,12 +82,12 @@ async def serve(
     watcher = IntelWatcher(store, engine)
     watcher.refresh()
 
-    written = _Written(store)
+    written = _Written(store, lambda alert: on_alert(alert))
 
     def alert_arrived(alert: Alert) -> None:
         # A repeat of an alert stored by an earlier run folds into it: report the stored id.
-        stored_id = written.opened(alert)
-        on_alert(alert if stored_id == alert.id else replace(alert, id=stored_id))
+        # A copy: the folder goes on changing its alert as repeats come.
+        on_alert(replace(alert, id=written.opened(alert)))
 
     listener = SyslogListener(
         engine,
@@ -114,28 +117,61 @@ class _Written:
 
     An alert is written when it opens (it may fold into one an earlier run stored); the
     repeats the folder adds later are written as increments every reload period, before the
-    folder forgets an alert, and at the end, so a stopped or crashed listener loses at most
-    one period of counts and never counts an event twice.
+    folder forgets an alert, and at the end, so a stopped listener loses no count and never
+    counts an event twice. A write the store refuses (locked, unreachable) is kept and tried
+    again the next period rather than lost or fatal. Repeats of an alert the analyst closed
+    meanwhile open a new alert, announced like any other.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, announce: Callable[[Alert], None]) -> None:
         self.store = store
+        self.announce = announce
         self._stored: dict[str, tuple[str, int]] = {}  # alert id -> (stored id, events written)
+        self._unsaved: dict[str, Alert] = {}
 
     def opened(self, alert: Alert) -> str:
-        saved = save_alerts(self.store.engine, [alert])
+        """Write a new alert; its stored id (its own, or the one it folded into)."""
+        try:
+            saved = save_alerts(self.store.engine, [alert])
+        except (SQLAlchemyError, IndiciaError) as exc:
+            log.warning("could not store alert %s yet, will retry: %s", alert.id, exc)
+            self._unsaved[alert.id] = alert
+            return alert.id
         stored_id = saved.ids[0] if saved.ids else alert.id
         self._stored[alert.id] = (stored_id, alert.count)
         return stored_id
 
     def repeats(self, alerts: list[Alert]) -> None:
-        found: list[Repeat] = []
+        """Write what the folder added since the last write: unsaved alerts, then increments."""
+        for alert in list(self._unsaved.values()):
+            del self._unsaved[alert.id]
+            if self.opened(alert) == alert.id and alert.id in self._unsaved:
+                return  # the store still refuses writes: try again next period
+        increments: list[tuple[Alert, Repeat]] = []
         for alert in alerts:
-            stored_id, written = self._stored.get(alert.id, (alert.id, 0))
+            if alert.id in self._unsaved or alert.id not in self._stored:
+                continue
+            stored_id, written = self._stored[alert.id]
             if alert.count > written:
                 extra = alert.count - written
-                found.append(
-                    Repeat(stored_id, extra, alert.first_seen, alert.last_seen, alert.severity)
-                )
-                self._stored[alert.id] = (stored_id, alert.count)
-        add_repeats(self.store.engine, found)
+                repeat = Repeat(stored_id, extra, alert.first_seen, alert.last_seen, alert.severity)
+                increments.append((alert, repeat))
+        try:
+            closed = add_repeats(self.store.engine, [repeat for _, repeat in increments])
+        except (SQLAlchemyError, IndiciaError) as exc:
+            log.warning("could not store %d repeats yet, will retry: %s", len(increments), exc)
+            return
+        for alert, repeat in increments:
+            self._stored[alert.id] = (repeat.alert_id, alert.count)
+            if repeat.alert_id in closed:
+                self._reopen(alert, repeat)
+
+    def _reopen(self, alert: Alert, repeat: Repeat) -> None:
+        # The folder's alert becomes the new one: later repeats fold into it. Its first event
+        # after the close is not kept; the latest repeat stands for it.
+        alert.id = f"alert--{uuid.uuid4()}"
+        alert.count = repeat.count
+        alert.first_seen = alert.last_seen
+        alert.raw_ref = alert.last_ref or alert.raw_ref
+        alert.status = "new"
+        self.announce(replace(alert, id=self.opened(alert)))

@@ -240,25 +240,46 @@ class Repeat:
     severity: str
 
 
-def add_repeats(engine: Engine, repeats: Sequence[Repeat]) -> None:
+def add_repeats(engine: Engine, repeats: Sequence[Repeat]) -> list[str]:
     """Add repeats to stored alerts by id: counts grow, seen times widen, severity only rises.
 
-    For a service that writes each alert when it opens and its repeats as they pile up; an id
-    that is no longer stored (the alert was deleted meanwhile) is passed over.
+    For a service that writes each alert when it opens and its repeats as they pile up. A
+    closed alert is left as it is and its id returned: the repeats are new activity, which
+    belongs in a new alert. An id no longer stored (deleted meanwhile) is passed over.
     """
-    wanted = {repeat.alert_id: repeat for repeat in repeats if repeat.count > 0}
+    wanted: dict[str, Repeat] = {}
+    for repeat in repeats:
+        if repeat.count > 0:
+            known = wanted.get(repeat.alert_id)
+            wanted[repeat.alert_id] = repeat if known is None else _joined(known, repeat)
     if not wanted:
-        return
+        return []
     now = _stamp(datetime.now(UTC))
     ids = sorted(wanted)
+    closed: list[str] = []
     with engine.begin() as conn:
         changed: list[dict[str, Any]] = []
         for start in range(0, len(ids), _IN_CHUNK):
             query = select(alerts).where(alerts.c.id.in_(ids[start : start + _IN_CHUNK]))
             for stored in conn.execute(query):
                 row = dict(stored._mapping)
-                changed.append(_with_repeat(row, wanted[row["id"]], now))
+                if row["status"] == "closed":
+                    closed.append(row["id"])
+                else:
+                    changed.append(_with_repeat(row, wanted[row["id"]], now))
         _write(conn, [], changed)
+    return closed
+
+
+def _joined(one: Repeat, other: Repeat) -> Repeat:
+    """Two repeats of one stored alert as one."""
+    return Repeat(
+        one.alert_id,
+        one.count + other.count,
+        min(one.first_seen, other.first_seen),
+        max(one.last_seen, other.last_seen),
+        _higher(one.severity, other.severity),
+    )
 
 
 _SEVERITY_RANK = ("informational", "low", "medium", "high", "critical")
