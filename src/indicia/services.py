@@ -13,6 +13,7 @@ from indicia.stix.builders import new_indicator, new_version, revoke
 from indicia.stix.killchain import parse_kill_chain
 from indicia.stix.markings import is_tlp_marking_id, normalize_tlp, tlp_marking_id
 from indicia.stix.objects import validate_object
+from indicia.stix.timestamps import format_timestamp
 from indicia.store import Store, prepare
 from indicia.store.indicators import IndicatorQuery, current_indicators_of, list_indicators
 
@@ -78,7 +79,10 @@ def add_indicator(
         store.engine, observable.kind.value, observable.value, observable.port
     )
     if known:
-        raise DuplicateError(observable.value, known[0])
+        shown = (
+            observable.value if observable.port is None else f"{observable.value}:{observable.port}"
+        )
+        raise DuplicateError(shown, known[0])
     c = classification
     obj = new_indicator(
         [observable],
@@ -118,7 +122,7 @@ def _changes(obj: dict[str, Any], c: Classification) -> dict[str, Any]:
         changes["object_marking_refs"] = [*others, tlp_marking_id(normalize_tlp(c.tlp))]
     for key, moment in (("valid_from", c.valid_from), ("valid_until", c.valid_until)):
         if moment is not None:
-            changes[key] = moment
+            changes[key] = format_timestamp(moment)  # STIX JSON holds RFC 3339 text
     return changes
 
 

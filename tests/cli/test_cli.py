@@ -357,3 +357,20 @@ def test_import_takes_folders_and_says_why_it_cannot_read_stdin(
     assert "no such file" in cli("import", str(tmp_path / "absent.json"), code=2)
     (tmp_path / "empty").mkdir()
     assert "holds no file" in cli("import", str(tmp_path / "empty"), code=2)
+
+
+def test_edit_sets_validity_and_the_duplicate_check_reads_email_without_case(
+    indicia_home: Path,
+) -> None:
+    ident = cli("ioc", "add", "185.220.101.9").strip()
+    cli("ioc", "edit", ident, "--valid-from", "2026-02-01", "--valid-until", "2027-01-01")
+    [row] = listing()
+    assert (row["valid_from"], row["valid_until"]) == (
+        "2026-02-01T00:00:00.000000Z",
+        "2027-01-01T00:00:00.000000Z",
+    )
+
+    cli("ioc", "add", "bad@evil.example.com")
+    assert "is already recorded" in cli("ioc", "add", "BAD@Evil.Example.Com", code=2)
+    cli("ioc", "add", "185.220.101.9:443")
+    assert "185.220.101.9:443 is already recorded" in cli("ioc", "add", "185.220.101.9:443", code=2)

@@ -188,7 +188,10 @@ def current_indicators_of(
         .join(observables, indicators.c.pk == observables.c.object_pk)
         .where(
             observables.c.kind == kind,
-            observables.c.value == value,
+            # Matching reads e-mail addresses without regard to case; so does this check.
+            func.lower(observables.c.value) == value.lower()
+            if kind == "email-addr"
+            else observables.c.value == value,
             observables.c.port.is_(None) if port is None else observables.c.port == port,
             col.revoked.is_(False),
             or_(col.valid_until.is_(None), col.valid_until > moment),
