@@ -40,8 +40,9 @@ ioc_app = typer.Typer(
 )
 app.add_typer(ioc_app, name="ioc")
 
-console = Console()
-errors = Console(stderr=True)
+# No emoji codes: ":x:" in a stored name or a file name is text, not a picture.
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 EXIT_REJECTED = 1
 EXIT_ERROR = 2
@@ -321,6 +322,15 @@ def objects_command(
     print_object_counts(console, counts, fmt=fmt)
 
 
+def _importable(path: Path, folder: Path) -> bool:
+    """A regular file inside the folder: not hidden, not behind a link (which could lead out)."""
+    inside = path.relative_to(folder).parts
+    if any(part.startswith(".") for part in inside):
+        return False
+    return path.is_file() and not any((folder / Path(*inside[: n + 1])).is_symlink()
+                                      for n in range(len(inside)))  # fmt: skip
+
+
 def _import_paths(given: list[Path]) -> list[Path]:
     """The files to import: each file named, and every file below each folder named (sorted)."""
     paths: list[Path] = []
@@ -328,7 +338,7 @@ def _import_paths(given: list[Path]) -> list[Path]:
         if str(path) == "-":
             raise InputError("-", "import reads files, not standard input; save it to a file")
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            found = sorted(p for p in path.rglob("*") if _importable(p, path))
             if not found:
                 raise InputError(str(path), "the folder holds no file to import")
             paths.extend(found)

@@ -28,8 +28,9 @@ if TYPE_CHECKING:  # the matching engines load DuckDB and Arrow: only when a com
     from indicia.matching.run import MatchOptions, MatchReport
 
 alerts_app = typer.Typer(help="List, acknowledge and close alerts.", invoke_without_command=True)
-console = Console()
-errors = Console(stderr=True)
+# No emoji codes: ":x:" in a stored name or a file name is text, not a picture.
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 _SPAN = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -213,6 +214,8 @@ def alerts_list(
     """List stored alerts, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    if fmt not in ("table", "json"):
+        raise _fail(InputError("--format", f"unknown output format {fmt!r}; use table or json"))
     try:
         store = Store.open()
         try:

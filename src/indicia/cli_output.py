@@ -163,9 +163,10 @@ def print_records(console: Console, records: list[dict[str, Any]], *, fmt: str, 
     table = Table(title=f"{title} ({len(records)})", title_justify="left")
     for key in records[0] if records else ():
         table.add_column(key.replace("_", " ").capitalize(), overflow="fold")
-    for record in records:
+    for record in records[:TABLE_ROWS]:
         table.add_row(*(_text(v) for v in record.values()))
     console.print(table)
+    print_cut(console, len(records), title.lower(), "--format json")
 
 
 def print_object_counts(console: Console, counts: dict[str, int], *, fmt: str) -> None:

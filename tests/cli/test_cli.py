@@ -348,6 +348,12 @@ def test_import_takes_folders_and_says_why_it_cannot_read_stdin(
     (feeds / "a.txt").write_text("198.51.100.1\n")
     (feeds / "more" / "b.csv").write_text("value,type\nevil.example,domain-name\n")
     (feeds / ".hidden").write_text("198.51.100.2\n")
+    (feeds / ".git").mkdir()
+    (feeds / ".git" / "list.txt").write_text("198.51.100.3\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("198.51.100.4\n")
+    (feeds / "link.txt").symlink_to(outside)
+    (feeds / "linked").symlink_to(tmp_path, target_is_directory=True)
 
     report = json.loads(cli("import", str(feeds), "--format", "json"))
 
@@ -374,3 +380,10 @@ def test_edit_sets_validity_and_the_duplicate_check_reads_email_without_case(
     assert "is already recorded" in cli("ioc", "add", "BAD@Evil.Example.Com", code=2)
     cli("ioc", "add", "185.220.101.9:443")
     assert "185.220.101.9:443 is already recorded" in cli("ioc", "add", "185.220.101.9:443", code=2)
+
+
+def test_emoji_codes_in_stored_text_stay_text(indicia_home: Path) -> None:
+    cli("ioc", "add", "185.220.101.77", "--name", "root:x:0:0 :smile:")
+
+    assert "root:x:0:0 :smile:" in cli("ioc", "list", "--columns", "values,name")
+    assert "unknown output format 'yaml'" in cli("alerts", "--format", "yaml", code=2)
