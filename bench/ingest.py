@@ -133,10 +133,13 @@ def main() -> None:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"baseline {baseline:.0f}/s; importing", file=sys.stderr)
         elapsed, cpu_main, report = run_import(path, Path(work))
-        cpu_worker = _cpu_seconds(resource.RUSAGE_CHILDREN)  # the import's worker process
+        cpu_worker = _cpu_seconds(resource.RUSAGE_CHILDREN)  # the import's worker processes
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest
 
+    from indicia.import_workers import worker_count
+
+    workers = worker_count()
     if report["created"] != count or report["rejected"]:
         print(f"import did not store every indicator: {report}", file=sys.stderr)
         sys.exit(1)
@@ -148,11 +151,13 @@ def main() -> None:
         "baseline_per_s": round(baseline),
         "ratio": round(rate / baseline, 1),
         "peak_rss_mb": round(peak_mb),
-        # The worker process's own peak, and the two together (an upper bound of the import's).
+        # The largest worker process's peak, and this process's with every worker's (an upper
+        # bound of the import's).
+        "workers": workers,
         "worker_peak_rss_mb": round(worker_mb),
-        "peak_rss_with_worker_mb": round(peak_mb + worker_mb),
-        # CPU seconds of the import in this process and in the worker: on a busy machine the
-        # rate falls while these stay, which tells a slow machine from a slow import.
+        "peak_rss_with_worker_mb": round(peak_mb + workers * worker_mb),
+        # CPU seconds of the import in this process and in the workers together: on a busy
+        # machine the rate falls while these stay, which tells a slow machine from a slow import.
         "cpu_s_main": round(cpu_main, 2),
         "cpu_s_worker": round(cpu_worker, 2),
         "rss_before_import_mb": round(rss_before),

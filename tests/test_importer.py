@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
+from indicia import import_workers
 from indicia import importer as importer_module
 from indicia.errors import InputError
 from indicia.feeds import read_file
+from indicia.feeds.stix_file import ObjectRun, read_stix_runs
 from indicia.importer import ImportDefaults, Importer, benign_verdict
 from indicia.store import Store
 from indicia.store.indicators import IndicatorQuery, list_indicators, matchable_entries
@@ -291,10 +294,12 @@ PIPELINE_CASES = [
 ]
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
 @pytest.mark.parametrize(("case", "batch_size"), PIPELINE_CASES)
 def test_pipeline_imports_exactly_what_the_reader_does(
-    tmp_path: Path, case: str, batch_size: int
+    tmp_path: Path, case: str, batch_size: int, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(import_workers, "worker_count", lambda: workers)
     path = _case_file(tmp_path, case)
     serial = Store.open(f"sqlite:///{tmp_path / 'serial.db'}")
     piped = Store.open(f"sqlite:///{tmp_path / 'piped.db'}")
@@ -327,13 +332,13 @@ def test_pipeline_is_used_only_above_its_size(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[str] = []
-    real = importer_module._pipelined
+    real = importer_module.pipelined
 
     def spy(path: str | Path, source: str | None) -> Any:
         started.append(str(path))
         return real(path, source)
 
-    monkeypatch.setattr(importer_module, "_pipelined", spy)
+    monkeypatch.setattr(importer_module, "pipelined", spy)
     small = STIX / "indicators-for-C2-with-COA.json"
     Importer(store, pipeline_bytes=small.stat().st_size + 1).import_paths([small])
     Importer(store, pipeline_bytes=small.stat().st_size).import_paths([small])
@@ -344,34 +349,55 @@ def test_pipeline_is_used_only_above_its_size(
 def test_pipeline_worker_error_rejects_the_file(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = importer_module._worker_records
+    # The worker that handles the fourth part of the file fails there.
+    real = import_workers.worker_parts
 
-    def failing(path: str, source: str | None) -> Any:
-        for n, item in enumerate(real(path, source)):
-            if n == 3600:
+    def failing(path: str, source: str | None, index: int, count: int) -> Any:
+        for number, pieces in enumerate(real(path, source, index, count)):
+            if index + number * count == 3:
                 raise InputError(path, "the disk went away")
-            yield item
+            yield pieces
 
-    path = _case_file(tmp_path, "large-mixed")
-    monkeypatch.setattr(importer_module, "_worker_records", failing)
+    path = tmp_path / "clean.json"
+    path.write_bytes(_bundle([_indicator(n) for n in range(4000)]))
+    parts = list(read_stix_runs(path))
+    before = sum(len(part.values) for part in parts[:3] if isinstance(part, ObjectRun))
+    monkeypatch.setattr(import_workers, "worker_parts", failing)
 
     report = Importer(store, batch_size=500, pipeline_bytes=0).import_paths([path]).as_dict()
 
+    assert len(parts) > 4 and before > 500
     assert report["rejections"][-1] == f"{path}: {path}: the disk went away"
-    assert report["created"] == 3500  # the batches written before the error stay
+    assert report["created"] == before // 500 * 500  # the batches written before it stay
 
 
 def test_pipeline_worker_crash_is_raised(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crashing(path: str, source: str | None) -> Any:
+    def crashing(path: str, source: str | None, index: int, count: int) -> Any:
         yield from ()
         raise ValueError("a bug in the worker")
 
-    monkeypatch.setattr(importer_module, "_worker_records", crashing)
+    monkeypatch.setattr(import_workers, "worker_parts", crashing)
 
     with pytest.raises(ValueError, match="a bug in the worker"):
         Importer(store, pipeline_bytes=0).import_paths([STIX / "apt1.json"])
+
+
+def test_a_worker_that_dies_rejects_the_file(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dying(path: str, source: str | None, index: int, count: int) -> Any:
+        yield from ()
+        os._exit(3)
+
+    monkeypatch.setattr(import_workers, "worker_parts", dying)
+    path = STIX / "apt1.json"
+
+    report = Importer(store, pipeline_bytes=0).import_paths([path]).as_dict()
+
+    assert report["rejections"] == [f"{path}: the import worker stopped (exit code 3)"]
+    assert report["created"] == 0
 
 
 def test_every_rewrite_of_a_listed_value_is_reported(store: Store, tmp_path: Path) -> None:
@@ -392,3 +418,16 @@ def test_unreadable_file_is_named_once(store: Store, tmp_path: Path) -> None:
     report = run(store, missing)
 
     assert report["rejections"] == [f"{missing}: cannot open: No such file or directory"]
+
+
+def test_a_large_import_into_an_empty_store_ends_with_every_index(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    path = _case_file(tmp_path, "large-mixed")
+
+    Importer(sqlite_store, batch_size=500, pipeline_bytes=0).import_paths([path])
+
+    query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'observables'"
+    with sqlite_store.engine.connect() as conn:
+        names = set(conn.exec_driver_sql(query).scalars())
+    assert names == {"ix_observables_kind_value", "ix_observables_object"}

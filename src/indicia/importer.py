@@ -5,22 +5,19 @@ projected; list and CSV rows become indicators with the import's defaults. Recor
 in batches, each in one transaction. A record that breaks a rule is rejected with its position
 and the rest go on; a break in the file itself (truncated JSON, say) discards the batch it falls
 in, so nothing half-read is stored. Rows of lists get ids derived from their source and value,
-and a fingerprint of their content, so importing the same file again changes nothing.
+and a fingerprint of their content, so importing the same file again changes nothing. A large
+STIX file is read, validated and projected by worker processes (:mod:`indicia.import_workers`)
+while this process writes.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
-import multiprocessing
 import os
-import pickle
-import queue
-import threading
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,13 +26,15 @@ from typing import Any
 from indicia.errors import IndiciaError, InputError, StixError
 from indicia.feeds import read_file, sniff_format
 from indicia.feeds.records import FeedRecord, Notice, Rejection, StixRecord, ValueRecord
+from indicia.gctune import fewer_collections
+from indicia.import_workers import Failed, can_fork, pipelined, source_from_notice, stix_fields
 from indicia.observables import parse_observable
 from indicia.stix.builders import new_indicator
 from indicia.stix.killchain import parse_kill_chain
 from indicia.stix.objects import validate_object
-from indicia.stix.patterns import extract_observables
 from indicia.stix.timestamps import parse_timestamp
 from indicia.store import Prepared, Store, UpsertResult, prepare
+from indicia.store.projection import as_prepared
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +113,9 @@ class _Batch:
         return len(self.items) + len(self.rows)
 
 
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    """A STIX record the worker process rejected: where it was and why."""
-
-    where: str
-    reason: str
-
-
-# What import_records takes: records from a reader, or what the worker made of them.
-_Incoming = FeedRecord | Prepared | _Failed
+# What import_records takes: records from a reader, or what the worker made of them (one
+# by one, or a run of consecutive objects it prepared).
+_Incoming = FeedRecord | Prepared | Failed | list[Prepared]
 
 
 class Importer:
@@ -163,12 +155,14 @@ class Importer:
             self.import_records(read_file(path, fmt=fmt), source_name=str(path))
             return
 
-        # STIX records never read the store back, so their batches may share commits.
-        with self.store.bulk():
-            if self.pipeline_bytes is None or size < self.pipeline_bytes or not _can_fork():
+        # STIX records never read the store back, so their batches may share commits; a large
+        # file into an empty store builds the observables' indexes once, at the end.
+        large = self.pipeline_bytes is not None and size >= self.pipeline_bytes and can_fork()
+        with self.store.bulk(defer_indexes=large):
+            if not large:
                 self.import_records(read_file(path, fmt="stix"), source_name=str(path))
                 return
-            with _fewer_collections(), closing(_pipelined(path, self.defaults.source)) as records:
+            with fewer_collections(), closing(pipelined(path, self.defaults.source)) as records:
                 self.import_records(records, source_name=str(path))
 
     def import_records(self, records: Iterable[_Incoming], *, source_name: str = "-") -> None:
@@ -182,8 +176,10 @@ class Importer:
         last_break: Rejection | None = None
         for record in records:
             last_break = None
-            if isinstance(record, Notice):
-                source = _source_from_notice(record) or source
+            if type(record) is list:
+                batch = self._add_run(batch, record)
+            elif isinstance(record, Notice):
+                source = source_from_notice(record) or source
                 self.report.notice(str(record))
             elif isinstance(record, Rejection):
                 self.report.reject(str(record.position), record.reason)
@@ -199,10 +195,22 @@ class Importer:
             self._flush(batch)
         log.info("imported %s: %s", source_name, self.report.as_dict())
 
+    def _add_run(self, batch: _Batch, run: list[Prepared]) -> _Batch:
+        """Add objects the worker prepared, as if one by one: a full batch is written."""
+        start = 0
+        while start < len(run):
+            room = max(self.batch_size - len(batch), 1)
+            batch.items.extend(run[start : start + room])
+            start += room
+            if len(batch) >= self.batch_size:
+                self._flush(batch)
+                batch = _Batch()
+        return batch
+
     def _add(self, batch: _Batch, record: _Incoming, source: str | None) -> None:
         if type(record) is Prepared:
             batch.items.append(record)  # the worker process validated and projected it
-        elif isinstance(record, _Failed):
+        elif isinstance(record, Failed):
             self.report.reject(record.where, record.reason)
         elif isinstance(record, StixRecord | ValueRecord):
             self._add_record(batch, record, source)
@@ -330,11 +338,6 @@ def benign_verdict(fields: dict[str, str]) -> str | None:
     return None
 
 
-def _source_from_notice(notice: Notice) -> str | None:
-    prefix = "sourcesystem: "
-    return notice.message[len(prefix) :] if notice.message.startswith(prefix) else None
-
-
 def _split(text: str | None) -> list[str]:
     if not text:
         return []
@@ -370,48 +373,7 @@ def _confidence(text: str | None, default: int | None) -> int | None:
 
 
 def _prepare_stix(obj: dict[str, Any], source: str | None) -> Prepared:
-    validate_object(obj)
-    found = None
-    if obj.get("type") == "indicator" and obj.get("pattern_type") == "stix":
-        found = extract_observables(obj["pattern"], object_id=obj.get("id"))
-    return prepare(obj, source=source, observables=found)
-
-
-# -- the pipeline for large STIX files -----------------------------------------------------
-#
-# A worker process reads, validates and projects; this process writes. The worker sends what
-# it made of each record, in file order, so import_records runs exactly as it does on the
-# reader's own records: same batches, same rejections and notices, same rule for breaks.
-
-_CHUNK_RECORDS = 2000  # records per message from the worker
-_QUEUE_CHUNKS = 32  # messages received ahead of the writer (about 60 MB)
-_END = "end"
-
-
-@dataclass(frozen=True, slots=True)
-class _WorkerError:
-    """Why the worker stopped before the end of the file."""
-
-    message: str
-    error: BaseException | None = None  # the exception itself, when it pickles
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Collect young objects less often while a pipeline streams batches in.
-
-    Every message unpickles thousands of rows that live until their batch is written; at the
-    default threshold (700 allocations) the collector would scan them, and the whole heap,
-    again and again. Objects older than the import are frozen for its length.
-    """
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
-    gc.freeze()  # what lived before the import is not scanned again during it
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*old)
+    return as_prepared(stix_fields(obj, source))
 
 
 def _size_of(path: str | Path) -> int | None:
@@ -423,114 +385,3 @@ def _size_of(path: str | Path) -> int | None:
 
 def _is_stix(path: str | Path, fmt: str) -> bool:
     return fmt == "stix" or (fmt == "auto" and sniff_format(path) == "stix")
-
-
-def _can_fork() -> bool:
-    # fork starts the worker in milliseconds with everything imported; spawn would take
-    # longer than a mid-sized file's import. Where there is no fork, files are read in-process.
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-def _worker_records(path: str, source: str | None) -> Iterator[Any]:
-    """What the worker sends per record: a Prepared as its fields, or the record's outcome."""
-    for record in read_file(path, fmt="stix"):
-        if isinstance(record, StixRecord):
-            try:
-                prepared = _prepare_stix(record.obj, source)
-            except IndiciaError as exc:
-                yield _Failed(str(record.position), str(exc))
-            else:
-                yield (prepared.row, prepared.version, prepared.observables)
-        else:
-            if isinstance(record, Notice):
-                source = _source_from_notice(record) or source
-            yield record
-
-
-def _work(path: str, source: str | None, out: Any) -> None:
-    """The worker process: read the file and send what became of each record, in chunks."""
-    # The inherited heap is never garbage here; fewer, later collections keep the reader fast.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-    chunk: list[Any] = []
-    try:
-        for item in _worker_records(path, source):
-            chunk.append(item)
-            if len(chunk) >= _CHUNK_RECORDS:
-                out.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
-                chunk = []
-        chunk.append(_END)
-    except IndiciaError as exc:
-        chunk.append(_WorkerError(str(exc)))
-    except BaseException as exc:  # sent to the parent, which raises it
-        chunk.append(_WorkerError(f"{type(exc).__name__}: {exc}", _picklable(exc)))
-    out.send_bytes(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
-    out.close()
-
-
-def _picklable(exc: BaseException) -> BaseException | None:
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return None
-    return exc
-
-
-def _receive(conn: Any, chunks: queue.Queue[bytes | None], stop: threading.Event) -> None:
-    """Move the worker's messages into a queue, so the worker never waits on a write."""
-    while not stop.is_set():
-        try:
-            data: bytes | None = conn.recv_bytes()
-        except (EOFError, OSError):
-            data = None
-        while not stop.is_set():
-            try:
-                chunks.put(data, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        if data is None:
-            return
-
-
-def _pipelined(path: str | Path, source: str | None) -> Generator[_Incoming, None, None]:
-    """Yield what a worker process made of each record of a STIX file, in file order."""
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_work, args=(str(path), source, sending), name="indicia-import", daemon=True
-    )
-    worker.start()
-    sending.close()
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
-    stop = threading.Event()
-    receiver = threading.Thread(target=_receive, args=(receiving, chunks, stop), daemon=True)
-    receiver.start()
-    try:
-        yield from _unpack(chunks, worker, str(path))
-    finally:
-        stop.set()
-        if worker.is_alive():
-            worker.kill()
-        worker.join()
-        receiver.join()
-        receiving.close()
-
-
-def _unpack(chunks: queue.Queue[bytes | None], worker: Any, path: str) -> Iterator[_Incoming]:
-    new = Prepared
-    while True:
-        data = chunks.get()
-        if data is None:
-            worker.join()
-            reason = f"the import worker stopped (exit code {worker.exitcode})"
-            raise InputError(path, reason)
-        for item in pickle.loads(data):
-            if type(item) is tuple:
-                yield new(*item)
-            elif item == _END:
-                return
-            elif isinstance(item, _WorkerError):
-                raise item.error or IndiciaError(item.message)
-            else:
-                yield item

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 from indicia.errors import InputError
 from indicia.feeds import json_stream, read_file
-from indicia.feeds.stix_file import read_stix, read_stix_stream
+from indicia.feeds.stix_file import ObjectRun, read_stix, read_stix_runs, read_stix_stream
 
 from .helpers import FEEDS, load_manifest, split
 
@@ -211,3 +213,54 @@ def test_array_elements_among_objects_are_rejected_in_place(
             assert record.obj == element  # type: ignore[union-attr]
         else:
             assert record.reason == "a JSON array where a STIX object belongs"  # type: ignore[union-attr]
+
+
+# -- runs of objects (the import worker's reader) ------------------------------------------
+
+
+def _expanded(items: Iterable[Any]) -> list[Any]:
+    """The records a run reader's output stands for, in order."""
+    records: list[Any] = []
+    for item in items:
+        if isinstance(item, ObjectRun):
+            records.extend(item.record(index) for index in range(len(item.values)))
+        else:
+            records.append(item)
+    return records
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_runs_stand_for_the_records_read_one_by_one(case: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "case.json"
+    path.write_bytes(_bytes(case))
+
+    assert _expanded(read_stix_runs(path)) == list(read_stix(path))
+
+
+def test_a_large_bundle_comes_in_runs_numbered_on(tmp_path: Path) -> None:
+    objects = [{"type": "x-thing", "id": f"x-thing--{n}", "pad": "p" * 300} for n in range(9000)]
+    path = tmp_path / "large.json"
+    path.write_text(json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}))
+
+    runs = [item for item in read_stix_runs(path) if isinstance(item, ObjectRun)]
+
+    assert len(runs) > 1 and sum(len(run.values) for run in runs) == 9000
+    assert [run.first for run in runs[:2]] == [1, 1 + len(runs[0].values)]
+    assert str(runs[1].position(0)) == f"{path} record {runs[1].first}"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elements=_ELEMENTS, indent=_LAYOUTS, data=st.data())
+def test_runs_of_mixed_and_cut_arrays_stand_for_the_records(
+    elements: list[Any], indent: int | None, data: st.DataObject
+) -> None:
+    parts = [json.dumps(element, indent=indent) for element in elements]
+    text = '{"type": "bundle", "objects": [\n' + ",\n".join(parts) + "\n]}"
+    cut = data.draw(st.integers(1, len(text)))
+
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        path = Path(folder) / "runs.json"
+        path.write_text(text[:cut])
+        patch.setattr(json_stream, "CHUNK_BYTES", 16)
+        patch.setattr(json_stream, "_BATCH_BYTES", 48)
+        assert _expanded(read_stix_runs(path)) == list(read_stix(path))

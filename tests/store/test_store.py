@@ -109,9 +109,9 @@ def test_failed_batch_stores_nothing(store: Store) -> None:
     good = prepare(
         version("2024-01-01T00:00:00.000Z", id="indicator--11111111-1111-4111-8111-111111111111")
     )
-    broken = prepare(BASE)
+    whole = prepare(BASE)
     # A NULL json violates NOT NULL inside the same transaction, after the good row was written.
-    broken.row = (*broken.row[:-1], None)
+    broken = whole._replace(row=(*whole.row[:-1], None))
 
     with pytest.raises(Exception, match="(?i)null"):
         store.upsert([good, broken])

@@ -31,11 +31,13 @@ from indicia.feeds.records import (
 )
 
 __all__ = [
+    "ObjectRun",
     "ReadState",
     "member_names",
     "open_binary",
     "read_object_array",
     "read_stix",
+    "read_stix_runs",
     "read_stix_stream",
 ]
 
@@ -43,6 +45,32 @@ logger = logging.getLogger(__name__)
 
 # A check applied to each object as it is read: returns a rejection reason or None.
 ObjectCheck = Callable[[dict[str, Any]], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRun:
+    """Elements of an object array read together: record numbers ``first`` on, one line or none.
+
+    :func:`read_stix_runs` yields these in place of one StixRecord per element, for a caller
+    that handles many objects at once; :meth:`record` gives the record :func:`read_stix`
+    would have yielded for one of them.
+    """
+
+    values: list[Any]
+    source: str
+    line: int | None
+    first: int
+
+    def position(self, index: int) -> Position:
+        """Where ``values[index]`` sits in the file."""
+        return position(self.source, self.line, self.first + index)
+
+    def record(self, index: int) -> StixRecord | Rejection:
+        """The record of ``values[index]``: a StixRecord, or a Rejection if it is no object."""
+        value = self.values[index]
+        if type(value) is dict:
+            return StixRecord(value, self.position(index))
+        return _element_record(value, self.position(index), None)
 
 
 @dataclass(slots=True)
@@ -60,6 +88,10 @@ class ReadState:
         return Rejection(position, broken.reason)
 
 
+# Reads the object array at the cursor into records (or runs of them).
+ArrayReader = Callable[[JsonCursor, ReadState], Iterator[Any]]
+
+
 def open_binary(path: str | Path) -> BinaryIO:
     """Open a feed file for binary reading; an unreadable path is an InputError."""
     try:
@@ -74,13 +106,23 @@ def read_stix(path: str | Path) -> Iterator[FeedRecord]:
         yield from read_stix_stream(file, str(path))
 
 
+def read_stix_runs(path: str | Path) -> Iterator[FeedRecord | ObjectRun]:
+    """Like :func:`read_stix`, but the objects of an array come in runs (:class:`ObjectRun`)."""
+    with open_binary(path) as file:
+        yield from _read_stream(file, str(path), read_object_runs)
+
+
 def read_stix_stream(file: BinaryIO, source: str) -> Iterator[FeedRecord]:
     """Read STIX JSON from an open binary file; source names it in positions."""
+    return _read_stream(file, source, read_object_array)
+
+
+def _read_stream(file: BinaryIO, source: str, array: ArrayReader) -> Iterator[Any]:
     state = ReadState(source)
     try:
         cursor = JsonCursor(file)
         cursor.strip_bom()
-        yield from _read_document(cursor, state)
+        yield from _read_document(cursor, state, array)
     except JsonBreak as broken:
         logger.info("STIX file %s broke off: %s", source, broken.reason)
         yield state.rejection(broken)
@@ -104,6 +146,17 @@ def read_object_array(
     state.in_array = False
 
 
+def read_object_runs(cursor: JsonCursor, state: ReadState) -> Iterator[ObjectRun]:
+    """Yield the elements of the JSON array at the cursor a run at a time."""
+    state.in_array = True
+    source = state.source
+    for values, line in cursor.element_runs():
+        first = state.records + 1
+        state.records += len(values)  # a break names the record after the run
+        yield ObjectRun(values, source, line, first)
+    state.in_array = False
+
+
 def _element_record(
     value: Any, position: Position, check: ObjectCheck | None
 ) -> StixRecord | Rejection:
@@ -116,23 +169,23 @@ def _element_record(
     return Rejection(position, reason) if reason else StixRecord(value, position)
 
 
-def _read_document(cursor: JsonCursor, state: ReadState) -> Iterator[FeedRecord]:
+def _read_document(cursor: JsonCursor, state: ReadState, array: ArrayReader) -> Iterator[Any]:
     first = cursor.peek()
     if first == -1:
         raise cursor.fail("the file holds no JSON")
     if first == ord("["):
-        yield from read_object_array(cursor, state)
+        yield from array(cursor, state)
     elif first == ord("{"):
         # More top-level objects may follow: JSON Lines or concatenated bundles/objects.
         while cursor.peek() == ord("{"):
-            yield from _read_top_object(cursor, state)
+            yield from _read_top_object(cursor, state, array)
     else:
         raise cursor.fail("not a STIX file: JSON text must start with '{' or '['")
     if not cursor.at_end():
         raise cursor.fail("unexpected content after the end of the JSON document")
 
 
-def _read_top_object(cursor: JsonCursor, state: ReadState) -> Iterator[FeedRecord]:
+def _read_top_object(cursor: JsonCursor, state: ReadState, array: ArrayReader) -> Iterator[Any]:
     """A bundle streams its objects; any other object is read whole as record 1."""
     line = cursor.line
     header: dict[str, Any] = {}
@@ -146,7 +199,7 @@ def _read_top_object(cursor: JsonCursor, state: ReadState) -> Iterator[FeedRecor
         ):
             yield from _bundle_notices(header, noticed, Position(state.source, line=line))
             is_bundle = True
-            yield from read_object_array(cursor, state)
+            yield from array(cursor, state)
         else:
             header[key] = cursor.read_value()
 

@@ -199,6 +199,8 @@ def _check_custom(name: str, value: Any, is_sco: bool, object_id: str) -> None:
 def _check_modified(obj: dict[str, Any], object_id: str) -> None:
     # STIX 2.1 3.2: modified MUST be later than or equal to created.
     created = parse_timestamp(obj["created"], field="created", object_id=object_id)
+    if obj["modified"] == obj["created"]:
+        return  # the same text, the same instant: a new object's usual case
     modified = parse_timestamp(obj["modified"], field="modified", object_id=object_id)
     if modified < created:
         raise StixError(

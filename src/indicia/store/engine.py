@@ -1,23 +1,36 @@
 """Where the store lives and how to connect to it.
 
 SQLite in WAL mode at ``$INDICIA_HOME/indicia.db`` is the embedded default; ``INDICIA_DB``
-(any SQLAlchemy URL) selects another database, PostgreSQL included.
+(any SQLAlchemy URL) selects another database, PostgreSQL included. A bulk import into an
+empty SQLite store drops the observables' indexes while it loads (:data:`DEFERRABLE_INDEXES`);
+opening the store builds again any that an interrupted import left missing.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Index, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from indicia.errors import StoreError
+from indicia.store.schema import observables
 
 log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+# Indexes no write needs for its correctness: a bulk load may build them after the rows.
+DEFERRABLE_INDEXES: tuple[Index, ...] = tuple(
+    sorted(observables.indexes, key=lambda i: str(i.name))
+)
 
 
 def indicia_home() -> Path:
@@ -42,12 +55,28 @@ def _driver_url(url: str) -> str:
     return url
 
 
+def _null(_value: None) -> None:
+    return None
+
+
+# pysqlite looks for an adapter for every parameter that is not an exact int, float or str, and
+# for None and bool finds none only after two failed attribute lookups, which cost more than
+# binding the value: a bulk import binds millions of them. These adapters bind what the
+# default would (NULL, and 0 or 1), at the price of one dict lookup.
+sqlite3.register_adapter(type(None), _null)
+sqlite3.register_adapter(bool, int)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # A new database gets 16 KiB pages (SQLite's default is 4 KiB): a bulk import writes, commits
+    # and checkpoints a quarter as many pages, which cut the writer's CPU by a fifth for a
+    # million indicators. An existing database keeps its page size; this is then a no-op.
+    cursor.execute("PRAGMA page_size=16384")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -62,6 +91,7 @@ def connect(url: str | None = None) -> Engine:
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         migrate(engine)
+        restore_indexes(engine)
     except StoreError:
         raise
     except Exception as exc:  # driver errors come in many classes; name the store either way
@@ -96,3 +126,42 @@ def migrate(engine: Engine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     log.debug("store schema at head on %s", engine.dialect.name)
+
+
+def drop_indexes(conn: Connection) -> None:
+    """Drop the deferrable indexes (inside the caller's transaction)."""
+    for index in DEFERRABLE_INDEXES:
+        conn.execute(DropIndex(index, if_exists=True))
+
+
+def create_indexes(conn: Connection) -> None:
+    """Create the deferrable indexes that do not exist (inside the caller's transaction)."""
+    for index in DEFERRABLE_INDEXES:
+        conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def restore_indexes(engine: Engine) -> None:
+    """Build the deferrable indexes a bulk import dropped and could not build again.
+
+    A crash leaves them missing. A running import also has them missing between its commits:
+    while it holds the write lock this gives way at once, and the import builds them when it
+    ends; otherwise they are built here, which is correct, only the import is slower.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+        present = set(conn.exec_driver_sql(query).scalars())
+        if all(index.name in present for index in DEFERRABLE_INDEXES):
+            return
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            create_indexes(conn)
+            conn.commit()
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig):
+                raise
+            conn.rollback()
+            log.info("a running import holds the store; it builds the missing indexes itself")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -7,8 +7,9 @@ listing, filtering and matching, and are rebuilt whenever a newer version arrive
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -46,18 +47,21 @@ _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:
 _STAMPS: dict[str, str] = {}
 _STAMPS_SIZE = 65536
 _EMPTY_LIST = "[]"
+# The JSON texts of recent list columns, by their bytes (see _json_list).
+_TEXTS: dict[bytes, str] = {}
+_TEXTS_SIZE = 4096
 
 
-@dataclass(slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """One STIX object ready to be written: its row (JSON last) and its observables.
 
-    Lean and picklable as three values, so batches cross a process boundary cheaply.
+    A plain tuple underneath, so batches cross a process boundary as tuples and become
+    Prepared again without a Python call per object (see :func:`as_prepared`).
     """
 
     row: tuple[Any, ...]
     version: str  # what orders two versions: ``modified``, else ``created``
-    observables: list[ObservableRow] = field(default_factory=list)
+    observables: Sequence[ObservableRow] = ()
 
     @property
     def id(self) -> str:
@@ -77,8 +81,10 @@ class Prepared:
         text: str = self.row[-1]
         return text
 
-    def __reduce__(self) -> tuple[type[Prepared], tuple[Any, ...]]:
-        return Prepared, (self.row, self.version, self.observables)
+
+# tuple.__new__ bound to Prepared: makes one from its three fields in C, without the call to
+# the generated __new__ (a Python function) that Prepared(*fields) costs.
+as_prepared: Callable[[Iterable[Any]], Prepared] = partial(tuple.__new__, Prepared)
 
 
 def stamp(value: str | None, *, field: str, object_id: str | None = None) -> str | None:
@@ -110,9 +116,17 @@ def _stamp(value: str, field: str, object_id: str | None) -> str:
 
 
 def _json_list(values: Any) -> str:
+    """A list as JSON text; equal lists share one string (the texts repeat across a feed)."""
     if not values:
         return _EMPTY_LIST
-    return orjson.dumps(values if type(values) is list else list(values)).decode()
+    data = orjson.dumps(values if type(values) is list else list(values))
+    text = _TEXTS.get(data)
+    if text is None:
+        text = data.decode()
+        if len(_TEXTS) >= _TEXTS_SIZE:
+            _TEXTS.clear()
+        _TEXTS[data] = text
+    return text
 
 
 def prepare(
@@ -122,6 +136,13 @@ def prepare(
     observables: list[Observable] | None = None,
 ) -> Prepared:
     """Derive the row of ``obj``; ``observables`` may be passed when already extracted."""
+    return as_prepared(prepared_fields(obj, source, observables))
+
+
+def prepared_fields(
+    obj: dict[str, Any], source: str | None, observables: list[Observable] | None
+) -> tuple[tuple[Any, ...], str, list[ObservableRow]]:
+    """What :func:`prepare` makes of ``obj``, as a plain tuple (to send to another process)."""
     object_id = obj["id"]
     get = obj.get
     created = stamp(get("created"), field="created", object_id=object_id)
@@ -147,8 +168,15 @@ def prepare(
         *indicator,
         orjson.dumps(obj).decode(),
     )
-    rows = [(o.kind.value, o.value, o.port) for o in found]
-    return Prepared(row, modified or created or "", rows)
+    return row, modified or created or "", _observable_rows(found)
+
+
+def _observable_rows(found: list[Observable]) -> list[ObservableRow]:
+    # _value_ is the Kind's plain string; the value property costs a Python call per row.
+    if len(found) == 1:
+        only = found[0]
+        return [(only.kind._value_, only.value, only.port)]  # the common case, without a loop
+    return [(o.kind._value_, o.value, o.port) for o in found]
 
 
 _NOT_INDICATOR = (None, None, None, None, None, None)
