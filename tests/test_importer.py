@@ -431,3 +431,39 @@ def test_a_large_import_into_an_empty_store_ends_with_every_index(
     with sqlite_store.engine.connect() as conn:
         names = set(conn.exec_driver_sql(query).scalars())
     assert names == {"ix_observables_kind_value", "ix_observables_object"}
+
+
+def _numbered(n: int) -> dict[str, Any]:
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--3c9f1e2d-7a6b-4c5d-8e9f-{n:012x}",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z",
+        "pattern": f"[ipv4-addr:value = '198.51.100.{n}']",
+        "pattern_type": "stix",
+        "valid_from": "2024-01-01T00:00:00Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("last-row.csv", "value,type\n198.51.100.1,ipv4-addr\n198.51.100.2,ipv4\n198.51.100.3\n"),
+        ("nul.txt", "198.51.100.1\n198.51.100.2\n198.51.100.3\x00\n"),
+        (
+            "last-null.json",
+            json.dumps({"type": "bundle", "objects": [_numbered(1), _numbered(2), None]}),
+        ),
+    ],
+)  # fmt: skip
+def test_a_bad_last_record_is_one_rejection_and_the_rest_is_stored(
+    store: Store, tmp_path: Path, name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+
+    report = run(store, path)
+
+    assert (report["created"], report["rejected"]) == (2, 1)
+    assert values(store) == ["198.51.100.1", "198.51.100.2"]

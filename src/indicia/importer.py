@@ -168,8 +168,9 @@ class Importer:
     def import_records(self, records: Iterable[_Incoming], *, source_name: str = "-") -> None:
         """Import records from one source.
 
-        A rejection the reader reports and then reads on is one bad record. A rejection the
-        source ends with is a break in the file: the unwritten batch before it is discarded.
+        A rejection the reader reports and then reads on is one bad record. A fatal one (a break
+        in the file) the source ends with discards the unwritten batch before it; a bad last
+        row of a CSV or a list is one bad record like any other.
         """
         source = self.defaults.source
         batch = _Batch()
@@ -183,7 +184,7 @@ class Importer:
                 self.report.notice(str(record))
             elif isinstance(record, Rejection):
                 self.report.reject(str(record.position), record.reason)
-                last_break = record
+                last_break = record if record.fatal else None
             else:
                 self._add(batch, record, source)
                 if len(batch) >= self.batch_size:

@@ -80,10 +80,16 @@ class ValueRecord:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """A record that could not be read; the importer rolls back the batch it belongs to."""
+    """A record that could not be read, and the reader reads on.
+
+    ``fatal`` marks a break that ends the file (the JSON document is broken, the file is not
+    UTF-8, a request body lacks its array): nothing after it can be read, and the importer
+    discards the unwritten batch before it. A bad row of a CSV or a list is not fatal.
+    """
 
     position: Position
     reason: str
+    fatal: bool = False
 
     def __str__(self) -> str:
         return f"{self.position}: {self.reason}"

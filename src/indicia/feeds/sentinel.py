@@ -134,9 +134,9 @@ def _finish(state: ReadState, body: _Body) -> Iterator[FeedRecord]:
             body.at, f"{state.records} objects; the {_ARRAYS[body.array]} takes 100 a request"
         )
     if body.array is None:
-        yield Rejection(body.at, "the body has neither 'stixobjects' nor 'indicators'")
+        yield Rejection(body.at, "the body has neither 'stixobjects' nor 'indicators'", fatal=True)
     if body.sourcesystem is None:
-        yield Rejection(body.at, "the body has no 'sourcesystem'")
+        yield Rejection(body.at, "the body has no 'sourcesystem'", fatal=True)
 
 
 def _check_object(obj: dict[str, Any]) -> str | None:

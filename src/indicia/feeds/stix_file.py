@@ -85,7 +85,7 @@ class ReadState:
         """The Rejection for a break in the document at the cursor's position."""
         record = self.records + 1 if self.in_array else None
         position = Position(self.source, line=broken.line, record=record, byte=broken.byte)
-        return Rejection(position, broken.reason)
+        return Rejection(position, broken.reason, fatal=True)
 
 
 # Reads the object array at the cursor into records (or runs of them).

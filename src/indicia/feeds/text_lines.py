@@ -32,7 +32,9 @@ def read_lines(file: BinaryIO, source: str) -> Iterator[Line]:
         number += 1
         if number == 1:
             if raw.startswith(_WIDE_BOMS):
-                yield Rejection(Position(source, line=1), "file is UTF-16; expected UTF-8")
+                yield Rejection(
+                    Position(source, line=1), "file is UTF-16; expected UTF-8", fatal=True
+                )
                 return
             raw = raw.removeprefix(_BOM)
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
