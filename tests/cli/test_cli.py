@@ -387,3 +387,16 @@ def test_emoji_codes_in_stored_text_stay_text(indicia_home: Path) -> None:
 
     assert "root:x:0:0 :smile:" in cli("ioc", "list", "--columns", "values,name")
     assert "unknown output format 'yaml'" in cli("alerts", "--format", "yaml", code=2)
+
+
+def test_a_home_that_cannot_be_made_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("INDICIA_HOME", str(blocker / "home"))
+    monkeypatch.delenv("INDICIA_DB", raising=False)
+
+    out = cli("ioc", "list", code=2)
+
+    assert "cannot create the store's folder" in out and "set INDICIA_HOME" in out

@@ -104,7 +104,12 @@ def _check_folder(folder: Path, *, create: bool) -> None:
     # The embedded store makes its home; a store the user named must be where they said, or a
     # typo in INDICIA_DB would quietly open an empty new store somewhere else.
     if create:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise StoreError(f"cannot create the store's folder {folder} ({reason}); "
+                             "set INDICIA_HOME to a folder you can write") from exc  # fmt: skip
     elif not folder.is_dir():
         raise StoreError(f"cannot open the store: the folder {folder} does not exist")
 
