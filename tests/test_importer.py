@@ -467,3 +467,16 @@ def test_a_bad_last_record_is_one_rejection_and_the_rest_is_stored(
 
     assert (report["created"], report["rejected"]) == (2, 1)
     assert values(store) == ["198.51.100.1", "198.51.100.2"]
+
+
+@pytest.mark.parametrize("objects", ['"notalist"', "{}", "5", "null"])
+def test_a_bundle_whose_objects_is_not_an_array_is_rejected(
+    store: Store, tmp_path: Path, objects: str
+) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_text(f'{{"type": "bundle", "id": "bundle--1", "objects": {objects}}}')
+
+    report = run(store, path)
+
+    assert (report["created"], report["rejected"]) == (0, 1)
+    assert "field 'objects' must be an array" in report["rejections"][0]

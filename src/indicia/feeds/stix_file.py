@@ -241,7 +241,14 @@ def _bundle_type_notice(header: dict[str, Any], at: Position) -> Iterator[Notice
 
 def _single_object(header: dict[str, Any], state: ReadState, line: int) -> FeedRecord:
     if header.get("type") == "bundle":
-        return Notice(Position(state.source, line=line), "bundle holds no objects")
+        at = Position(state.source, line=line)
+        if "objects" in header and not isinstance(header["objects"], list):
+            # STIX 2.1 8: a bundle's objects is a list; anything else is a broken bundle.
+            shown = _json_type(header["objects"])
+            return Rejection(
+                at, f"field 'objects' must be an array, not a JSON {shown}", fatal=True
+            )
+        return Notice(at, "bundle holds no objects")
     state.records += 1
     position = Position(state.source, line=line, record=state.records)
     if not header:
