@@ -28,99 +28,6 @@ async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def test_listener_stores_alerts_and_reloads_new_indicators(sqlite_store: Store) -> None:
-    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="first"))
-    seen: list[Alert] = []
-    options = ListenOptions(udp="udp://127.0.0.1:0", tcp="tcp://127.0.0.1:0", reload_every=0.1,
-                            warninglists=False)  # fmt: skip
-
-    async def scenario() -> None:
-        stop = asyncio.Event()
-        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(
-            serve(sqlite_store, options, seen.append, stop, started.set_result)
-        )
-        listener = await started
-        with socket.create_connection(listener.tcp_address) as conn:
-            conn.sendall(cef("198.18.7.7"))
-            await _wait_for(lambda: len(seen) == 1)
-
-            add_indicator(
-                sqlite_store, "198.18.8.8", Classification(valid_from=SINCE, name="later")
-            )
-            await asyncio.sleep(0.4)  # a few reload periods
-            conn.sendall(cef("198.18.8.8"))
-            await _wait_for(lambda: len(seen) == 2)
-        stop.set()
-        await task
-
-    asyncio.run(scenario())
-
-    assert [a.matched_value for a in seen] == ["198.18.7.7", "198.18.8.8"]
-    stored = list_alerts(sqlite_store.engine)
-    assert sorted(a["matched_value"] for a in stored) == ["198.18.7.7", "198.18.8.8"]
-    assert {a["log_source"] for a in stored} == {seen[0].log_source}
-
-
-def test_a_repeat_of_a_stored_alert_is_reported_with_the_stored_id(sqlite_store: Store) -> None:
-    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
-    options = ListenOptions(udp=None, tcp="tcp://127.0.0.1:0", warninglists=False)
-
-    async def one_run(seen: list[Alert]) -> None:
-        stop = asyncio.Event()
-        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(
-            serve(sqlite_store, options, seen.append, stop, started.set_result)
-        )
-        listener = await started
-        with socket.create_connection(listener.tcp_address) as conn:
-            conn.sendall(cef("198.18.7.7"))
-            await _wait_for(lambda: len(seen) == 1)
-        stop.set()
-        await task
-
-    first: list[Alert] = []
-    second: list[Alert] = []
-    asyncio.run(one_run(first))
-    asyncio.run(one_run(second))  # the same event within the fold window: one alert
-
-    stored = list_alerts(sqlite_store.engine)
-    assert [a["id"] for a in stored] == [first[0].id]
-    assert second[0].id == first[0].id
-
-
-def test_repeats_are_stored_once_each_across_runs(sqlite_store: Store) -> None:
-    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
-    options = ListenOptions(udp=None, tcp="tcp://127.0.0.1:0", warninglists=False,
-                            reload_every=0.1)  # fmt: skip
-
-    async def one_run(messages: int) -> list[Alert]:
-        seen: list[Alert] = []
-        stop = asyncio.Event()
-        started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(
-            serve(sqlite_store, options, seen.append, stop, started.set_result)
-        )
-        listener = await started
-        with socket.create_connection(listener.tcp_address) as conn:
-            conn.sendall(cef("198.18.7.7") * messages)
-            await _wait_for(lambda: listener.stats().matched == messages)
-        await asyncio.sleep(0.3)  # a reload period writes the repeats while the listener runs
-        counts = [a["count"] for a in list_alerts(sqlite_store.engine)]
-        stop.set()
-        await task
-        assert counts == [sum(runs[: len(done) + 1])]
-        return seen
-
-    runs, done = [3, 2], []
-    for messages in runs:
-        done.append(asyncio.run(one_run(messages)))
-
-    assert [len(seen) for seen in done] == [1, 1]  # one alert opened per run, the same one
-    stored = list_alerts(sqlite_store.engine)
-    assert [(a["id"], a["count"]) for a in stored] == [(done[0][0].id, 5)]
-
-
 def _serve_and_send(
     store: Store, send: Any, seen: list[Alert], options: ListenOptions | None = None
 ) -> None:
@@ -138,6 +45,66 @@ def _serve_and_send(
         await task
 
     asyncio.run(scenario())
+
+
+def test_listener_stores_alerts_and_reloads_new_indicators(sqlite_store: Store) -> None:
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="first"))
+    seen: list[Alert] = []
+    options = ListenOptions(udp="udp://127.0.0.1:0", tcp="tcp://127.0.0.1:0", reload_every=0.1,
+                            warninglists=False)  # fmt: skip
+
+    async def send(conn: socket.socket, listener: Any) -> None:
+        conn.sendall(cef("198.18.7.7"))
+        await _wait_for(lambda: len(seen) == 1)
+        add_indicator(sqlite_store, "198.18.8.8", Classification(valid_from=SINCE, name="later"))
+        await asyncio.sleep(0.4)  # a few reload periods
+        conn.sendall(cef("198.18.8.8"))
+        await _wait_for(lambda: len(seen) == 2)
+
+    _serve_and_send(sqlite_store, send, seen, options)
+
+    assert [a.matched_value for a in seen] == ["198.18.7.7", "198.18.8.8"]
+    stored = list_alerts(sqlite_store.engine)
+    assert sorted(a["matched_value"] for a in stored) == ["198.18.7.7", "198.18.8.8"]
+    assert {a["log_source"] for a in stored} == {seen[0].log_source}
+
+
+def test_a_repeat_of_a_stored_alert_is_reported_with_the_stored_id(sqlite_store: Store) -> None:
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
+    runs: list[list[Alert]] = [[], []]
+    for seen in runs:  # the same event twice, within the fold window: one alert
+
+        async def send(conn: socket.socket, listener: Any, seen: list[Alert] = seen) -> None:
+            conn.sendall(cef("198.18.7.7"))
+            await _wait_for(lambda: len(seen) == 1)
+
+        _serve_and_send(sqlite_store, send, seen)
+
+    stored = list_alerts(sqlite_store.engine)
+    assert [a["id"] for a in stored] == [runs[0][0].id]
+    assert runs[1][0].id == runs[0][0].id
+
+
+def test_repeats_are_stored_once_each_across_runs(sqlite_store: Store) -> None:
+    add_indicator(sqlite_store, "198.18.7.7", Classification(valid_from=SINCE, name="c2"))
+    runs: list[list[Alert]] = []
+    counts: list[list[int]] = []
+    for messages in (3, 2):
+        seen: list[Alert] = []
+
+        async def send(conn: socket.socket, listener: Any, messages: int = messages) -> None:
+            conn.sendall(cef("198.18.7.7") * messages)
+            await _wait_for(lambda: listener.stats().matched == messages)
+            await asyncio.sleep(0.3)  # a reload period writes the repeats while it runs
+            counts.append([a["count"] for a in list_alerts(sqlite_store.engine)])
+
+        _serve_and_send(sqlite_store, send, seen)
+        runs.append(seen)
+
+    assert counts == [[3], [5]]
+    assert [len(seen) for seen in runs] == [1, 1]  # one alert opened per run, the same one
+    stored = list_alerts(sqlite_store.engine)
+    assert [(a["id"], a["count"]) for a in stored] == [(runs[0][0].id, 5)]
 
 
 def test_repeats_after_a_close_open_a_new_alert(sqlite_store: Store) -> None:
