@@ -197,3 +197,29 @@ def test_new_activity_after_an_alert_is_closed_opens_a_new_alert(store: Store) -
         first.id: "closed",
         "alert--new": "new",
     }
+
+
+def test_two_writers_at_once_fold_into_one_alert(store: Store) -> None:
+    import threading
+
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def write(number: int) -> None:
+        alert = replace(
+            _seen(_alert(1), number, ref=f"fw.log:{number + 10}"), id=f"alert--{number}"
+        )
+        barrier.wait()
+        try:
+            save_alerts(store.engine, [alert])
+        except BaseException as exc:  # reported below; a thread's error is lost otherwise
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert [r["count"] for r in list_alerts(store.engine)] == [4]

@@ -118,6 +118,23 @@ def _row(alert: AlertLike, now: str) -> dict[str, Any]:
 
 
 _FoldKey = tuple[str, str, str]
+# PostgreSQL advisory lock key of the alert writers (any fixed 64-bit number; "indicia-alerts").
+_ALERT_LOCK = 0x1D1C1A_A1E27
+
+
+def _one_writer(conn: Connection) -> None:
+    """Make this transaction the only alert writer until it ends.
+
+    Folding reads the stored alerts and then writes: two runs at once (match beside listen)
+    would each miss the other's new alert and both insert one. SQLite takes its write lock at
+    once (BEGIN IMMEDIATE); PostgreSQL a transaction-scoped advisory lock.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ALERT_LOCK})")
+
+
 # Rows per IN list: within SQLite's and PostgreSQL's bound-parameter limits.
 _IN_CHUNK = 500
 
@@ -207,6 +224,7 @@ def save_alerts(
     if not rows:
         return result
     with engine.begin() as conn:
+        _one_writer(conn)
         candidates = _fold_candidates(conn, rows, window)
         inserted: dict[str, dict[str, Any]] = {}
         changed: dict[str, dict[str, Any]] = {}
@@ -258,6 +276,7 @@ def add_repeats(engine: Engine, repeats: Sequence[Repeat]) -> list[str]:
     ids = sorted(wanted)
     closed: list[str] = []
     with engine.begin() as conn:
+        _one_writer(conn)
         changed: list[dict[str, Any]] = []
         for start in range(0, len(ids), _IN_CHUNK):
             query = select(alerts).where(alerts.c.id.in_(ids[start : start + _IN_CHUNK]))
