@@ -91,6 +91,9 @@ class _Group:
     open: bool = False  # whether a transaction is open
 
 
+_GUESS_MIN_ROWS = 1000
+
+
 class Store:
     """Reads and writes STIX objects and their projections in one SQL database."""
 
@@ -297,7 +300,10 @@ class Store:
         group: _Group | None,
     ) -> tuple[list[Prepared], list[Prepared]]:
         items = list(newest.values())
-        if self._expect_fresh and self._insert_all_fresh(conn, items):
+        # On PostgreSQL a failed optimistic insert costs a round of errors (psycopg warns of
+        # an aborted pipeline); for a small batch the id lookup is cheaper than the guess.
+        guess = self._expect_fresh and (self._is_sqlite or len(items) >= _GUESS_MIN_ROWS)
+        if guess and self._insert_all_fresh(conn, items):
             return items, []
 
         if group is not None and group.deferred:
