@@ -400,3 +400,21 @@ def test_a_home_that_cannot_be_made_is_a_one_line_error(
     out = cli("ioc", "list", code=2)
 
     assert "cannot create the store's folder" in out and "set INDICIA_HOME" in out
+
+
+def test_a_database_of_another_application_is_not_taken_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    other = tmp_path / "crm.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER)")
+    monkeypatch.setenv("INDICIA_DB", f"sqlite:///{other}")
+
+    out = cli("ioc", "list", code=2)
+
+    assert "holds other tables (customers) and no Indicia store" in out
+    with sqlite3.connect(other) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"customers"}

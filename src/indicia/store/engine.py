@@ -16,13 +16,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Index, create_engine, event
+from sqlalchemy import Engine, Index, create_engine, event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateIndex, DropIndex
 
 from indicia.errors import StoreError
-from indicia.store.schema import observables
+from indicia.store.schema import metadata, observables
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,28 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", "indicia.store:migrations")
     with engine.begin() as connection:
+        _check_foreign(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     log.debug("store schema at head on %s", engine.dialect.name)
+
+
+_OWN_TABLES = frozenset(metadata.tables)
+
+
+def _check_foreign(connection: Connection) -> None:
+    """Refuse a database that holds tables but no Indicia schema: it belongs to something else.
+
+    Migrating it would add Indicia's tables beside another application's (a mistyped
+    INDICIA_DB naming the wrong SQLite file, say).
+    """
+    names = set(inspect(connection).get_table_names())
+    if names and "alembic_version" not in names and not names <= _OWN_TABLES:
+        shown = ", ".join(sorted(names)[:5])
+        raise StoreError(
+            f"the database holds other tables ({shown}) and no Indicia store; "
+            "point INDICIA_DB at an empty database or an Indicia store"
+        )
 
 
 def drop_indexes(conn: Connection) -> None:
