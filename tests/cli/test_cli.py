@@ -418,3 +418,10 @@ def test_a_database_of_another_application_is_not_taken_over(
     with sqlite3.connect(other) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert tables == {"customers"}
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_store_is_refused(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INDICIA_DB", url)
+
+    assert "in-memory SQLite store, which keeps nothing" in cli("ioc", "list", code=2)

@@ -43,6 +43,9 @@ def database_url() -> str:
     """The store's SQLAlchemy URL: ``INDICIA_DB`` or the embedded SQLite file."""
     url = os.environ.get("INDICIA_DB")
     if url:
+        if url.split("?", 1)[0] in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://"):
+            # Each command opens the store anew: an in-memory one would forget every write.
+            raise StoreError("INDICIA_DB names an in-memory SQLite store, which keeps nothing")
         return url
     return f"sqlite:///{indicia_home() / 'indicia.db'}"
 
