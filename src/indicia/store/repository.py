@@ -92,6 +92,18 @@ class _Group:
 
 
 _GUESS_MIN_ROWS = 1000
+# PostgreSQL advisory lock key of the object writers (any fixed 64-bit number).
+_WRITER_LOCK = 0x1D1C1A_0B1EC7
+
+
+def _take_turns(conn: Connection) -> None:
+    """Make this transaction the only object writer on PostgreSQL until it ends.
+
+    Two imports writing overlapping ids in different orders wait on each other's rows of the
+    unique id index and deadlock (PostgreSQL then aborts one). A transaction-scoped advisory
+    lock makes writers take turns, a commit group at a time; SQLite has one writer anyway.
+    """
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")
 
 
 class Store:
@@ -125,6 +137,8 @@ class Store:
             fresh, newer = self._write_in_group(group, newest, result)
         else:
             with self.engine.begin() as conn:
+                if not self._is_sqlite:
+                    _take_turns(conn)
                 fresh, newer = self._write(conn, newest, result, None)
         result.created += len(fresh)
         result.updated += len(newer)
@@ -248,6 +262,8 @@ class Store:
             # since releasing a savepoint that opened the transaction would commit it. The
             # write lock is taken at once: an undo relies on no one else writing meanwhile.
             group.conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            _take_turns(group.conn)
         group.open = True
         if group.defer_indexes:
             group.defer_indexes = False
@@ -303,6 +319,8 @@ class Store:
         # On PostgreSQL a failed optimistic insert costs a round of errors (psycopg warns of
         # an aborted pipeline); for a small batch the id lookup is cheaper than the guess.
         guess = self._expect_fresh and (self._is_sqlite or len(items) >= _GUESS_MIN_ROWS)
+        if guess and not self._is_sqlite and self._any_stored(conn, items):
+            guess = False  # the ends of the batch are stored already: a re-run, most likely
         if guess and self._insert_all_fresh(conn, items):
             return items, []
 
@@ -314,6 +332,11 @@ class Store:
         self._supersede(conn, newer)
         self._expect_fresh = not existing
         return fresh, newer
+
+    def _any_stored(self, conn: Connection, items: list[Prepared]) -> bool:
+        ends = list({items[0].row[0], items[-1].row[0]})
+        query = select(objects.c.id).where(objects.c.id.in_(ends)).limit(1)
+        return conn.execute(query).first() is not None
 
     def _insert_all_fresh(self, conn: Connection, items: list[Prepared]) -> bool:
         """Insert the batch as new objects if none of its ids is stored yet; else change nothing.
