@@ -102,6 +102,7 @@ def test_malformed_bundle_names_the_record_and_stores_nothing(store: Store, tmp_
     assert report["created"] == 0
     assert "broken.json" in report["rejections"][0]
     assert "record" in report["rejections"][0] or "line" in report["rejections"][0]
+    assert "the rest of the file is not imported" in report["rejections"][0]
     assert store.count_by_type() == before
 
 

@@ -127,7 +127,8 @@ def test_an_object_over_the_size_limit_stops_the_file(monkeypatch: pytest.Monkey
 
     assert [r.obj["id"] for r in got["stix"]] == ["a"]
     [rejection] = got["rejections"]
-    assert rejection.reason == "a value is larger than 1 MiB"
+    assert rejection.reason.startswith("a value is larger than 1 MiB; reading stopped here")
+    assert rejection.fatal
     assert rejection.position.record == 2
 
 

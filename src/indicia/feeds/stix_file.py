@@ -85,7 +85,9 @@ class ReadState:
         """The Rejection for a break in the document at the cursor's position."""
         record = self.records + 1 if self.in_array else None
         position = Position(self.source, line=broken.line, record=record, byte=broken.byte)
-        return Rejection(position, broken.reason, fatal=True)
+        # Nothing after a break can be read: say so, or the records after it vanish unnoticed.
+        reason = f"{broken.reason}; reading stopped here, the rest of the file is not imported"
+        return Rejection(position, reason, fatal=True)
 
 
 # Reads the object array at the cursor into records (or runs of them).
