@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from indicia.errors import InputError
+from indicia.gctune import fewer_collections
 from indicia.logs.base import Event
 from indicia.matching.batch_families import Stacked
 from indicia.matching.batch_index import build_index
@@ -113,6 +114,11 @@ class BatchEngine:
         if not file.is_file():
             raise InputError(str(file), "no such file")
         logger.debug("matching %s (%s)", file, source)
+        # Decoding makes millions of short-lived tuples and lists: collect them less often.
+        with fewer_collections():
+            return self._match_loaded(file, min_confidence)
+
+    def _match_loaded(self, file: Path, min_confidence: int) -> BatchResult:
         loaded = load_jsonl(file)
         if loaded.unreadable:
             logger.warning(
