@@ -15,9 +15,8 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from indicia.cli_output import TABLE_ROWS, fail, print_cut, printable, write_json
+from indicia.cli_output import TABLE_ROWS, cell_text, fail, print_cut, printable, write_json
 from indicia.errors import IndiciaError, InputError
 from indicia.stix.timestamps import format_timestamp, parse_timestamp
 from indicia.store import Store
@@ -77,13 +76,9 @@ def print_alerts(
     for header, _ in ALERT_COLUMNS:
         table.add_column(header, overflow="fold")
     for row in rows[:TABLE_ROWS]:
-        table.add_row(*(Text(printable(_cell_text(row[key]))) for _, key in ALERT_COLUMNS))
+        table.add_row(*(cell_text(row[key]) for _, key in ALERT_COLUMNS))
     console.print(table)
     print_cut(console, len(rows), "alerts", everything)
-
-
-def _cell_text(value: Any) -> str:
-    return "" if value is None else str(value)
 
 
 def print_match_report(report: MatchReport, output: str) -> None:

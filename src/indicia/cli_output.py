@@ -75,7 +75,7 @@ def _escape(found: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _text(value: Any) -> Text:
+def cell_text(value: Any) -> Text:
     """A table cell as plain text: stored names and tags come from feeds, never markup."""
     return Text(printable(_cell(value)))
 
@@ -140,7 +140,7 @@ def print_intel(
     for name in chosen:
         table.add_column(INTEL_COLUMNS[name][0], overflow="fold")
     for row in rows[:TABLE_ROWS]:
-        table.add_row(*(_text(row[INTEL_COLUMNS[name][1]]) for name in chosen))
+        table.add_row(*(cell_text(row[INTEL_COLUMNS[name][1]]) for name in chosen))
     console.print(table)
     print_cut(console, len(rows), "indicators", "--format json or csv")
 
@@ -164,7 +164,7 @@ def print_records(console: Console, records: list[dict[str, Any]], *, fmt: str, 
     for key in records[0] if records else ():
         table.add_column(key.replace("_", " ").capitalize(), overflow="fold")
     for record in records[:TABLE_ROWS]:
-        table.add_row(*(_text(v) for v in record.values()))
+        table.add_row(*(cell_text(v) for v in record.values()))
     console.print(table)
     print_cut(console, len(records), title.lower(), "--format json")
 

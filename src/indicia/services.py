@@ -12,12 +12,11 @@ from indicia.observables import Extracted, extract_iocs, parse_observable
 from indicia.stix.builders import new_indicator, new_version, revoke
 from indicia.stix.killchain import parse_kill_chain
 from indicia.stix.markings import is_tlp_marking_id, normalize_tlp, tlp_marking_id
+from indicia.stix.object_types import SEVERITIES
 from indicia.stix.objects import validate_object
 from indicia.stix.timestamps import format_timestamp
 from indicia.store import Store, prepare
 from indicia.store.indicators import IndicatorQuery, current_indicators_of, list_indicators
-
-SEVERITIES = ("informational", "low", "medium", "high", "critical")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,8 @@ from typing import Any
 from indicia.logs.base import Event
 from indicia.matching.types import Match
 from indicia.stix.markings import tlp_marking_id
+from indicia.stix.object_types import SEVERITIES
 from indicia.stix.timestamps import format_timestamp
-
-SEVERITIES = ("informational", "low", "medium", "high", "critical")
 
 # Confidence floors for each severity when an indicator names none (STIX 2.1 appendix A maps
 # 0-100 onto None/Low/Med/High; "high" starts at 85 here to keep High for the well-vetted).

@@ -82,7 +82,7 @@ async def serve(
     watcher = IntelWatcher(store, engine)
     watcher.refresh()
 
-    written = _Written(store, lambda alert: on_alert(alert))
+    written = _Written(store, on_alert)
 
     def alert_arrived(alert: Alert) -> None:
         # A repeat of an alert stored by an earlier run folds into it: report the stored id.
@@ -145,7 +145,8 @@ class _Written:
         """Write what the folder added since the last write: unsaved alerts, then increments."""
         for alert in list(self._unsaved.values()):
             del self._unsaved[alert.id]
-            if self.opened(alert) == alert.id and alert.id in self._unsaved:
+            self.opened(alert)
+            if alert.id in self._unsaved:
                 return  # the store still refuses writes: try again next period
         increments: list[tuple[Alert, Repeat]] = []
         for alert in alerts:

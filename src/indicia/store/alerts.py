@@ -20,6 +20,8 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from indicia.errors import InputError, NotFoundError
+from indicia.stix.object_types import SEVERITIES
+from indicia.store.engine import advisory_lock
 from indicia.store.schema import alerts
 from indicia.store.schema import objects as indicators
 
@@ -118,7 +120,7 @@ def _row(alert: AlertLike, now: str) -> dict[str, Any]:
 
 
 _FoldKey = tuple[str, str, str]
-# PostgreSQL advisory lock key of the alert writers (any fixed 64-bit number; "indicia-alerts").
+# PostgreSQL advisory lock key of the alert writers (any fixed 64-bit number).
 _ALERT_LOCK = 0x1D1C1A_A1E27
 
 
@@ -131,8 +133,8 @@ def _one_writer(conn: Connection) -> None:
     """
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ALERT_LOCK})")
+    else:
+        advisory_lock(conn, _ALERT_LOCK)
 
 
 # Rows per IN list: within SQLite's and PostgreSQL's bound-parameter limits.
@@ -301,9 +303,6 @@ def _joined(one: Repeat, other: Repeat) -> Repeat:
     )
 
 
-_SEVERITY_RANK = ("informational", "low", "medium", "high", "critical")
-
-
 def _with_repeat(row: dict[str, Any], repeat: Repeat, now: str) -> dict[str, Any]:
     row.update(
         count=row["count"] + repeat.count,
@@ -317,8 +316,8 @@ def _with_repeat(row: dict[str, Any], repeat: Repeat, now: str) -> dict[str, Any
 
 def _higher(one: str, other: str) -> str:
     """The higher of two severities: folding never lowers an alert's severity."""
-    ranked = [s for s in (one, other) if s in _SEVERITY_RANK]
-    return max(ranked, key=_SEVERITY_RANK.index, default=other)
+    ranked = [s for s in (one, other) if s in SEVERITIES]
+    return max(ranked, key=SEVERITIES.index, default=other)
 
 
 def _write(conn: Connection, inserted: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:

@@ -155,6 +155,12 @@ def _check_foreign(connection: Connection) -> None:
         )
 
 
+def advisory_lock(conn: Connection, key: int) -> None:
+    """Hold PostgreSQL's transaction-scoped advisory lock ``key`` until the transaction ends."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(key)})")
+
+
 def drop_indexes(conn: Connection) -> None:
     """Drop the deferrable indexes (inside the caller's transaction)."""
     for index in DEFERRABLE_INDEXES:

@@ -73,8 +73,8 @@ def _type_name(given: str) -> str:
     except ObservableError:
         known = ", ".join(sorted(DISPLAY_TYPES | {"file", "ip"}))
         raise InputError("--type", f"unknown type {given!r}; choose one of {known}") from None
-    if kind in ("ip", "hash"):
-        return "ip" if kind == "ip" else "file"
+    if kind == "hash":
+        return "file"
     return f"file:{kind}" if f"file:{kind}" in DISPLAY_TYPES else kind
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from indicia.errors import NotFoundError
-from indicia.store.engine import connect, create_indexes, drop_indexes
+from indicia.store.engine import advisory_lock, connect, create_indexes, drop_indexes
 from indicia.store.projection import ROW_COLUMNS, Prepared
 from indicia.store.schema import object_versions, objects, observables
 
@@ -92,18 +92,11 @@ class _Group:
 
 
 _GUESS_MIN_ROWS = 1000
-# PostgreSQL advisory lock key of the object writers (any fixed 64-bit number).
+# PostgreSQL advisory lock key of the object writers (any fixed 64-bit number). Two imports
+# writing overlapping ids in different orders would wait on each other's rows of the unique id
+# index and deadlock; holding this lock per write transaction makes writers take turns, a
+# commit group at a time (SQLite has one writer anyway).
 _WRITER_LOCK = 0x1D1C1A_0B1EC7
-
-
-def _take_turns(conn: Connection) -> None:
-    """Make this transaction the only object writer on PostgreSQL until it ends.
-
-    Two imports writing overlapping ids in different orders wait on each other's rows of the
-    unique id index and deadlock (PostgreSQL then aborts one). A transaction-scoped advisory
-    lock makes writers take turns, a commit group at a time; SQLite has one writer anyway.
-    """
-    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")
 
 
 class Store:
@@ -137,8 +130,7 @@ class Store:
             fresh, newer = self._write_in_group(group, newest, result)
         else:
             with self.engine.begin() as conn:
-                if not self._is_sqlite:
-                    _take_turns(conn)
+                advisory_lock(conn, _WRITER_LOCK)
                 fresh, newer = self._write(conn, newest, result, None)
         result.created += len(fresh)
         result.updated += len(newer)
@@ -263,7 +255,7 @@ class Store:
             # write lock is taken at once: an undo relies on no one else writing meanwhile.
             group.conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            _take_turns(group.conn)
+            advisory_lock(group.conn, _WRITER_LOCK)
         group.open = True
         if group.defer_indexes:
             group.defer_indexes = False
