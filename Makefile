@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The C scanner is compiled by the install: a change to it or to setup.py reinstalls.
+$(STAMP): pyproject.toml setup.py src/indicia/matching/_ecs_scan.c | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -18,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/indicia demo --intel demo/sunburst/Indicator_Release_NBIs.csv --intel demo/sunburst/Indicator_Release_Hashes.csv
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench setup.py
+	$(BIN)/ruff check src tests bench setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -5,6 +5,10 @@ at once with the typed schema (:mod:`indicia.matching.batch_schema`); any other 
 line by line, so a bad line is reported with its number (RFC 8259 4: a line must hold one JSON
 object) and its neighbours still count. A line using a spelling the schema does not read widens
 the schema for that line and every later one.
+
+Before msgspec, a block of lines goes to the C scanner (``_ecs_scan``, built by setup.py),
+which writes Arrow buffers directly; it reads a block only when every line in it is one it can
+read exactly as the msgspec path does, and otherwise hands the whole block to that path.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from indicia.matching.batch_schema import (
 )
 
 CHUNK_BYTES = 1 << 17
+# The C scanner reads larger blocks: fewer, longer Arrow chunks.
+SCAN_BYTES = 1 << 22
 BATCH_ROWS = 1 << 16
 # The first chunk is small: its lines decide the schema's spellings before the rest is read.
 FIRST_CHUNK_LINES = 1000
@@ -115,22 +121,36 @@ class _Columns:
             else:
                 self.pending[spelling].extend(values)
 
+    def add_arrays(self, count: int, arrays: list[tuple[Spelling, str, pa.Array]]) -> None:
+        """A block of ``count`` rows already in Arrow (the C scanner), after the pending rows."""
+        self.flush()
+        self._append(count, arrays)
+        self.rows += count
+
     def flush(self) -> None:
-        """Convert the current batch to Arrow; a spelling absent from a batch gets nulls."""
+        """Convert the current batch to Arrow."""
         count = self.pending_rows
         if not count:
             return
-        for spelling, values in self.pending.items():
-            for shape, array in _arrays(values, spelling):
-                chunks = self.done.setdefault((spelling, shape), [])
-                chunks.extend(pa.nulls(size, array.type) for size in self.batches[len(chunks) :])
-                chunks.append(array)
+        arrays = [
+            (spelling, shape, array)
+            for spelling, values in self.pending.items()
+            for shape, array in _arrays(values, spelling)
+        ]
+        self._append(count, arrays)
+        self.pending = {spelling: [] for spelling in self.pending}
+        self.pending_rows = 0
+
+    def _append(self, count: int, arrays: list[tuple[Spelling, str, pa.Array]]) -> None:
+        # A spelling absent from a batch gets nulls there.
+        for spelling, shape, array in arrays:
+            chunks = self.done.setdefault((spelling, shape), [])
+            chunks.extend(pa.nulls(size, array.type) for size in self.batches[len(chunks) :])
+            chunks.append(array)
         self.batches.append(count)
         for (spelling, shape), chunks in self.done.items():
             if len(chunks) < len(self.batches):
                 chunks.append(pa.nulls(count, _ARROW_TYPES[spelling.role, shape]))
-        self.pending = {spelling: [] for spelling in self.pending}
-        self.pending_rows = 0
 
     def column(self, spelling: Spelling, shape: str) -> pa.ChunkedArray | None:
         chunks = self.done.get((spelling, shape))
@@ -156,36 +176,101 @@ def load_jsonl(path: Path) -> Loaded:
     schema = build_schema(())
     columns = _Columns()
     unreadable: list[int] = []
-    for first_line, lines, chunk in _chunks(path):
-        schema, documents, bad = _decode_chunk(schema, chunk, lines)
-        columns.add(schema, documents)
-        unreadable.extend(first_line + offset for offset in bad)
+    scanner = _SCANNER
+    line = 1
+    for block in _blocks(path, SCAN_BYTES if scanner else CHUNK_BYTES):
+        scanned = scanner.scan(block) if scanner else None
+        if scanned is not None:
+            rows, found = scanned
+            columns.add_arrays(rows, _scanned_arrays(rows, found))
+            line += rows
+            continue
+        for first, count, chunk in _pieces(line, bytes(block)):
+            schema, documents, bad = _decode_chunk(schema, chunk, count)
+            columns.add(schema, documents)
+            unreadable.extend(first + offset for offset in bad)
+            line = first + count
     return _loaded(columns, tuple(unreadable))
 
 
-def _chunks(path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """(first line number, line count, bytes of whole lines); the first chunk is small."""
-    line = 1
+def _make_scanner() -> Any:
+    """The C scanner for every spelling, or None where the extension was not built.
+
+    A field inside an object array (dns.answers) is not read by the scanner: a block where it
+    holds a value goes to the msgspec path.
+    """
+    try:
+        from indicia.matching import _ecs_scan
+    except ImportError:  # pragma: no cover - setup.py builds it on install
+        return None
+    roles = {VALUE: _ecs_scan.VALUE, PORT: _ecs_scan.PORT, TIME: _ecs_scan.TIME}
+    spellings = [
+        (
+            tuple(key.encode() for key in spelling.keys),
+            _ecs_scan.ABSENT if spelling.item is not None else roles[spelling.role],
+        )
+        for spelling in SPELLINGS
+    ]
+    return _ecs_scan.Scanner(spellings)
+
+
+_SCANNER = _make_scanner()
+
+
+def _scanned_arrays(rows: int, found: list[Any]) -> list[tuple[Spelling, str, pa.Array]]:
+    """The scanner's buffers as Arrow arrays, per spelling and shape."""
+    arrays: list[tuple[Spelling, str, pa.Array]] = []
+    for spelling, (scalar, listed) in zip(SPELLINGS, found, strict=True):
+        if scalar is not None:
+            buffers = [pa.py_buffer(part) for part in scalar]
+            kind = _ARROW_TYPES[spelling.role, SCALAR]
+            arrays.append((spelling, SCALAR, pa.Array.from_buffers(kind, rows, buffers)))
+        if listed is not None:
+            valid, list_offsets, child_offsets, child_data = map(pa.py_buffer, listed)
+            children = child_offsets.size // 4 - 1
+            child = pa.Array.from_buffers(pa.string(), children, [None, child_offsets, child_data])
+            array = pa.Array.from_buffers(
+                _ARROW_TYPES[VALUE, LIST], rows, [valid, list_offsets], children=[child]
+            )
+            arrays.append((spelling, LIST, array))
+    return arrays
+
+
+def _pieces(first_line: int, block: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """A block of whole lines cut into chunks of about CHUNK_BYTES for the msgspec path."""
+    start, line = 0, first_line
+    while start < len(block):
+        end = block.find(b"\n", start + CHUNK_BYTES)
+        end = len(block) if end < 0 else end + 1
+        chunk = block[start:end]
+        count = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        yield line, count, chunk
+        line += count
+        start = end
+
+
+def _blocks(path: Path, block_bytes: int) -> Iterator[bytes]:
+    """The file in blocks of whole lines: the first FIRST_CHUNK_LINES lines, then blocks of
+    about ``block_bytes``. A last line without a line end is a line too.
+
+    Plain reads, not a memory map: a log truncated while it is read (logrotate's copytruncate)
+    must end the read, not kill the process with SIGBUS.
+    """
     with path.open("rb") as stream:
         carry = b"".join(stream.readline() for _ in range(FIRST_CHUNK_LINES))
         block = b"\n"
         while block:
             if carry.endswith(b"\n"):
-                count = carry.count(b"\n")
-                yield line, count, carry
-                line += count
+                yield carry
                 carry = b""
-            block = stream.read(CHUNK_BYTES)
-            data = carry + block
+            block = stream.read(block_bytes)
+            data = carry + block if carry else block
             end = data.rfind(b"\n") + 1
             carry = data[end:]
             if end:
-                count = data.count(b"\n", 0, end)
-                yield line, count, data[:end]
-                line += count
+                yield data[:end] if carry else data
         if carry:
-            # A last line without a line end still counts.
-            yield line, 1, carry
+            yield carry
 
 
 def _decode_chunk(schema: Schema, chunk: bytes, lines: int) -> tuple[Schema, list[Any], list[int]]:

@@ -1,0 +1,1042 @@
+/*
+ * Columns of ECS JSON lines, read straight into Arrow buffers.
+ *
+ * A Scanner knows the field spellings the batch engine reads (indicia.matching.batch_schema:
+ * one tuple of keys per spelling, from the top of the document, and a role). scan(data) reads
+ * whole lines of JSON and returns, per spelling, the Arrow buffers of its column: validity
+ * bitmap, int32 offsets and UTF-8 data for strings (and a list column for arrays of strings),
+ * or validity and int32 values for ports.
+ *
+ * The scanner is a fast path, not a second reader with its own rules. It takes only lines it
+ * can read exactly as the msgspec path reads them: one object per line of strict RFC 8259 JSON,
+ * valid UTF-8, a value of the type its spelling expects. On anything else in a block (a
+ * malformed line, a number where a string belongs, a repeated key, a \u escape it cannot pair,
+ * nesting deeper than MAX_DEPTH) it returns None and the caller reads that block with msgspec,
+ * which decides, reports bad lines and coerces odd values. So a block this scanner reads gives
+ * the same columns the msgspec path gives, and a block it refuses costs only the time spent.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ROLE_NODE = -1, ROLE_VALUE = 0, ROLE_PORT = 1, ROLE_TIME = 2, ROLE_ABSENT = 3 };
+enum { SCAN_OK = 0, SCAN_REFUSE = 1, SCAN_NOMEM = 2 };
+
+#define MAX_DEPTH 64
+#define HASH_SLOTS 1024
+
+typedef unsigned char uchar;
+
+typedef struct {
+    uchar *data;
+    size_t len;
+    size_t cap;
+} Buf;
+
+static int buf_reserve(Buf *b, size_t extra) {
+    if (b->len + extra <= b->cap) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + extra) {
+        cap *= 2;
+    }
+    uchar *grown = realloc(b->data, cap);
+    if (grown == NULL) {
+        return -1;
+    }
+    b->data = grown;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_put(Buf *b, const void *bytes, size_t n) {
+    if (buf_reserve(b, n) < 0) {
+        return -1;
+    }
+    memcpy(b->data + b->len, bytes, n);
+    b->len += n;
+    return 0;
+}
+
+static int buf_put_i32(Buf *b, int32_t value) { return buf_put(b, &value, sizeof value); }
+
+static void buf_free(Buf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* One key of the spelling tree: a parent object (ROLE_NODE) or a leaf that is a column. */
+typedef struct {
+    int parent;
+    int role;
+    int column;
+    PyObject *key; /* bytes, owned */
+} Node;
+
+/* The strings of one column, or its ports; and the arrays-of-strings part of a value column. */
+typedef struct {
+    int role;
+    int present;       /* a non-null scalar value was stored */
+    Py_ssize_t filled; /* rows written */
+    Buf valid, offsets, data;
+    int list_present;
+    Py_ssize_t list_filled;
+    int32_t children;
+    Buf list_valid, list_offsets, child_offsets, child_data;
+} Column;
+
+typedef struct {
+    PyObject_HEAD
+    Node *nodes;
+    int node_count;
+    int column_count;
+    int slots[HASH_SLOTS]; /* node index + 1, 0 for empty; keyed by (parent, key) */
+} Scanner;
+
+typedef struct {
+    Scanner *scanner;
+    Column *columns;
+    Py_ssize_t rows;      /* rows of the block: lines, the last one with or without "\n" */
+    size_t bitmap_bytes;  /* size of every validity bitmap */
+    int64_t *seen;        /* per node: the line mark of its last appearance */
+    int64_t mark;
+} Scan;
+
+/* Cheap on purpose: the parent, the length and three bytes tell the known keys apart well
+   enough, and a probe compares the whole key. */
+static uint32_t key_hash(int parent, const uchar *key, size_t n) {
+    uint32_t h = (uint32_t)(parent + 1) * 0x9e3779b1u ^ (uint32_t)n * 0x85ebca6bu;
+    if (n > 0) {
+        h ^= (uint32_t)key[0] * 0xc2b2ae35u ^ (uint32_t)key[n - 1] * 0x27d4eb2fu ^
+             (uint32_t)key[n / 2] * 0x165667b1u;
+    }
+    return h ^ (h >> 15);
+}
+
+static int find_child(Scanner *s, int parent, const uchar *key, size_t n) {
+    uint32_t slot = key_hash(parent, key, n) & (HASH_SLOTS - 1);
+    for (;;) {
+        int entry = s->slots[slot];
+        if (entry == 0) {
+            return -1;
+        }
+        Node *node = &s->nodes[entry - 1];
+        if (node->parent == parent && (size_t)PyBytes_GET_SIZE(node->key) == n &&
+            memcmp(PyBytes_AS_STRING(node->key), key, n) == 0) {
+            return entry - 1;
+        }
+        slot = (slot + 1) & (HASH_SLOTS - 1);
+    }
+}
+
+/* ---- JSON pieces; each returns SCAN_OK, SCAN_REFUSE or SCAN_NOMEM and advances *pp ---- */
+
+static inline const uchar *skip_ws(const uchar *p, const uchar *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+static int hex4(const uchar *p, const uchar *end, uint32_t *out) {
+    if (end - p < 4) {
+        return -1;
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        uchar c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= (uint32_t)(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+            v |= (uint32_t)(c - 'a' + 10);
+        } else if (c >= 'A' && c <= 'F') {
+            v |= (uint32_t)(c - 'A' + 10);
+        } else {
+            return -1;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+static int put_utf8(Buf *out, uint32_t cp) {
+    uchar bytes[4];
+    size_t n;
+    if (cp < 0x80) {
+        bytes[0] = (uchar)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        bytes[0] = (uchar)(0xC0 | (cp >> 6));
+        bytes[1] = (uchar)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        bytes[0] = (uchar)(0xE0 | (cp >> 12));
+        bytes[1] = (uchar)(0x80 | ((cp >> 6) & 0x3F));
+        bytes[2] = (uchar)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        bytes[0] = (uchar)(0xF0 | (cp >> 18));
+        bytes[1] = (uchar)(0x80 | ((cp >> 12) & 0x3F));
+        bytes[2] = (uchar)(0x80 | ((cp >> 6) & 0x3F));
+        bytes[3] = (uchar)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    return buf_put(out, bytes, n);
+}
+
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629 4), or 0. */
+static size_t utf8_length(const uchar *p, const uchar *end) {
+    uchar c = p[0];
+    size_t n;
+    uchar low = 0x80, high = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) {
+            low = 0xA0;
+        } else if (c == 0xED) {
+            high = 0x9F; /* no UTF-16 surrogates */
+        }
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) {
+            low = 0x90;
+        } else if (c == 0xF4) {
+            high = 0x8F;
+        }
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n || p[1] < low || p[1] > high) {
+        return 0;
+    }
+    for (size_t i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/*
+ * A string at *pp (on its opening quote). Its decoded UTF-8 goes to out when out is set.
+ * *escaped tells whether it held an escape (keys with escapes are refused by the caller).
+ */
+static int scan_string(const uchar **pp, const uchar *end, Buf *out, int *escaped) {
+    const uchar *p = *pp + 1;
+    const uchar *run = p;
+    for (;;) {
+        /* Eight bytes at a time while none is a quote, a backslash, a control or non-ASCII. */
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t quote = x ^ (ones * '"'), slash = x ^ (ones * '\\');
+            uint64_t special = ((quote - ones) & ~quote) | ((slash - ones) & ~slash) |
+                               (x - ones * 0x20) | x;
+            if (special & highs) {
+                break;
+            }
+            p += 8;
+        }
+        if (p >= end) {
+            return SCAN_REFUSE;
+        }
+        uchar c = *p;
+        if (c == '"') {
+            break;
+        }
+        if (c < 0x20) {
+            return SCAN_REFUSE;
+        }
+        if (c < 0x80 && c != '\\') {
+            p++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_length(p, end);
+            if (n == 0) {
+                return SCAN_REFUSE;
+            }
+            p += n;
+            continue;
+        }
+        /* An escape (RFC 8259 7). */
+        if (escaped != NULL) {
+            *escaped = 1;
+        }
+        if (out != NULL && buf_put(out, run, (size_t)(p - run)) < 0) {
+            return SCAN_NOMEM;
+        }
+        if (end - p < 2) {
+            return SCAN_REFUSE;
+        }
+        uchar e = p[1];
+        uchar plain;
+        switch (e) {
+        case '"': plain = '"'; break;
+        case '\\': plain = '\\'; break;
+        case '/': plain = '/'; break;
+        case 'b': plain = '\b'; break;
+        case 'f': plain = '\f'; break;
+        case 'n': plain = '\n'; break;
+        case 'r': plain = '\r'; break;
+        case 't': plain = '\t'; break;
+        case 'u': plain = 0; break;
+        default: return SCAN_REFUSE;
+        }
+        if (e != 'u') {
+            if (out != NULL && buf_put(out, &plain, 1) < 0) {
+                return SCAN_NOMEM;
+            }
+            p += 2;
+            run = p;
+            continue;
+        }
+        uint32_t cp;
+        if (hex4(p + 2, end, &cp) < 0) {
+            return SCAN_REFUSE;
+        }
+        p += 6;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return SCAN_REFUSE; /* a low surrogate first */
+        }
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t low;
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &low) < 0 ||
+                low < 0xDC00 || low > 0xDFFF) {
+                return SCAN_REFUSE; /* a high surrogate without its pair */
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            p += 6;
+        }
+        if (out != NULL && put_utf8(out, cp) < 0) {
+            return SCAN_NOMEM;
+        }
+        run = p;
+    }
+    if (out != NULL && buf_put(out, run, (size_t)(p - run)) < 0) {
+        return SCAN_NOMEM;
+    }
+    *pp = p + 1;
+    return SCAN_OK;
+}
+
+static int skip_number(const uchar **pp, const uchar *end) {
+    const uchar *p = *pp;
+    if (p < end && *p == '-') {
+        p++;
+    }
+    if (p >= end) {
+        return SCAN_REFUSE;
+    }
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    } else {
+        return SCAN_REFUSE;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9') {
+            return SCAN_REFUSE;
+        }
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+        if (p >= end || *p < '0' || *p > '9') {
+            return SCAN_REFUSE;
+        }
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    *pp = p;
+    return SCAN_OK;
+}
+
+static int skip_literal(const uchar **pp, const uchar *end, const char *word, size_t n) {
+    if ((size_t)(end - *pp) < n || memcmp(*pp, word, n) != 0) {
+        return SCAN_REFUSE;
+    }
+    *pp += n;
+    return SCAN_OK;
+}
+
+static int parse_object(Scan *scan, const uchar **pp, const uchar *end, int node, int depth);
+
+static int skip_value(Scan *scan, const uchar **pp, const uchar *end, int depth) {
+    if (*pp >= end) {
+        return SCAN_REFUSE;
+    }
+    switch (**pp) {
+    case '"':
+        return scan_string(pp, end, NULL, NULL);
+    case '{':
+        return parse_object(scan, pp, end, -1, depth + 1);
+    case '[': {
+        if (depth + 1 > MAX_DEPTH) {
+            return SCAN_REFUSE;
+        }
+        const uchar *p = skip_ws(*pp + 1, end);
+        if (p < end && *p == ']') {
+            *pp = p + 1;
+            return SCAN_OK;
+        }
+        for (;;) {
+            int rc = skip_value(scan, &p, end, depth + 1);
+            if (rc != SCAN_OK) {
+                return rc;
+            }
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') {
+                p = skip_ws(p + 1, end);
+                continue;
+            }
+            if (p < end && *p == ']') {
+                *pp = p + 1;
+                return SCAN_OK;
+            }
+            return SCAN_REFUSE;
+        }
+    }
+    case 't':
+        return skip_literal(pp, end, "true", 4);
+    case 'f':
+        return skip_literal(pp, end, "false", 5);
+    case 'n':
+        return skip_literal(pp, end, "null", 4);
+    default:
+        return skip_number(pp, end);
+    }
+}
+
+/* ---- columns ---- */
+
+static int set_bit(Buf *bitmap, size_t bytes, Py_ssize_t row) {
+    if (bitmap->data == NULL) {
+        bitmap->data = calloc(bytes ? bytes : 1, 1);
+        if (bitmap->data == NULL) {
+            return -1;
+        }
+        bitmap->len = bitmap->cap = bytes;
+    }
+    bitmap->data[row >> 3] |= (uchar)(1u << (row & 7));
+    return 0;
+}
+
+/* Offsets (or zero ports) for the rows before `row`, which hold no value. */
+static int fill_scalar(Column *c, Py_ssize_t row, Py_ssize_t rows) {
+    if (c->offsets.cap == 0) {
+        /* One offset (or port) per row, and the leading offset: known from the start. */
+        if (buf_reserve(&c->offsets, ((size_t)rows + 1) * sizeof(int32_t)) < 0) {
+            return -1;
+        }
+        if (c->role != ROLE_PORT && buf_put_i32(&c->offsets, 0) < 0) {
+            return -1;
+        }
+    }
+    if (c->filled >= row) {
+        return 0;
+    }
+    size_t n = (size_t)(row - c->filled);
+    if (buf_reserve(&c->offsets, n * sizeof(int32_t)) < 0) {
+        return -1;
+    }
+    int32_t value = c->role == ROLE_PORT ? 0 : (int32_t)c->data.len;
+    int32_t *slot = (int32_t *)(void *)(c->offsets.data + c->offsets.len);
+    for (size_t i = 0; i < n; i++) {
+        slot[i] = value;
+    }
+    c->offsets.len += n * sizeof(int32_t);
+    c->filled = row;
+    return 0;
+}
+
+static int fill_list(Column *c, Py_ssize_t row) {
+    if (c->list_offsets.len == 0) {
+        if (buf_put_i32(&c->list_offsets, 0) < 0 || buf_put_i32(&c->child_offsets, 0) < 0) {
+            return -1;
+        }
+    }
+    while (c->list_filled < row) {
+        if (buf_put_i32(&c->list_offsets, c->children) < 0) {
+            return -1;
+        }
+        c->list_filled++;
+    }
+    return 0;
+}
+
+static int read_string_value(Scan *scan, Column *c, const uchar **pp, const uchar *end,
+                             Py_ssize_t row) {
+    if (fill_scalar(c, row, scan->rows) < 0) {
+        return SCAN_NOMEM;
+    }
+    int rc = scan_string(pp, end, &c->data, NULL);
+    if (rc != SCAN_OK) {
+        return rc;
+    }
+    if (c->data.len > INT32_MAX || buf_put_i32(&c->offsets, (int32_t)c->data.len) < 0 ||
+        set_bit(&c->valid, scan->bitmap_bytes, row) < 0) {
+        return SCAN_NOMEM;
+    }
+    c->filled = row + 1;
+    c->present = 1;
+    return SCAN_OK;
+}
+
+static int read_string_list(Scan *scan, Column *c, const uchar **pp, const uchar *end,
+                            Py_ssize_t row) {
+    if (fill_list(c, row) < 0) {
+        return SCAN_NOMEM;
+    }
+    const uchar *p = skip_ws(*pp + 1, end);
+    if (p < end && *p != ']') {
+        for (;;) {
+            if (p >= end || *p != '"') {
+                return SCAN_REFUSE; /* msgspec's path turns other items into text */
+            }
+            int rc = scan_string(&p, end, &c->child_data, NULL);
+            if (rc != SCAN_OK) {
+                return rc;
+            }
+            if (c->child_data.len > INT32_MAX || c->children == INT32_MAX ||
+                buf_put_i32(&c->child_offsets, (int32_t)c->child_data.len) < 0) {
+                return SCAN_NOMEM;
+            }
+            c->children++;
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') {
+                p = skip_ws(p + 1, end);
+                continue;
+            }
+            break;
+        }
+    }
+    if (p >= end || *p != ']') {
+        return SCAN_REFUSE;
+    }
+    *pp = p + 1;
+    if (buf_put_i32(&c->list_offsets, c->children) < 0 ||
+        set_bit(&c->list_valid, scan->bitmap_bytes, row) < 0) {
+        return SCAN_NOMEM;
+    }
+    c->list_filled = row + 1;
+    c->list_present = 1;
+    return SCAN_OK;
+}
+
+static int read_port(Scan *scan, Column *c, const uchar **pp, const uchar *end, Py_ssize_t row) {
+    const uchar *p = *pp;
+    int negative = 0;
+    if (*p == '-') {
+        negative = 1;
+        p++;
+    }
+    const uchar *digits = p;
+    if (p < end && *p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    size_t n = (size_t)(p - digits);
+    /* A fraction, an exponent or a huge number is left to msgspec's path. */
+    if (n == 0 || n > 18 || (p < end && (*p == '.' || *p == 'e' || *p == 'E'))) {
+        return SCAN_REFUSE;
+    }
+    int64_t value = 0;
+    for (size_t i = 0; i < n; i++) {
+        value = value * 10 + (digits[i] - '0');
+    }
+    if (negative) {
+        value = -value;
+    }
+    if (fill_scalar(c, row, scan->rows) < 0) {
+        return SCAN_NOMEM;
+    }
+    /* A port outside 32-bit integers is no port (null), as on msgspec's path. */
+    int fits = value >= INT32_MIN && value <= INT32_MAX;
+    if (buf_put_i32(&c->offsets, fits ? (int32_t)value : 0) < 0) {
+        return SCAN_NOMEM;
+    }
+    if (fits) {
+        if (set_bit(&c->valid, scan->bitmap_bytes, row) < 0) {
+            return SCAN_NOMEM;
+        }
+        c->present = 1;
+    }
+    c->filled = row + 1;
+    *pp = p;
+    return SCAN_OK;
+}
+
+static int read_leaf(Scan *scan, const Node *leaf, const uchar **pp, const uchar *end) {
+    Py_ssize_t row = scan->mark - 1;
+    const uchar *p = *pp;
+    if (p >= end) {
+        return SCAN_REFUSE;
+    }
+    if (*p == 'n') {
+        return skip_literal(pp, end, "null", 4); /* null is no value, in every role */
+    }
+    Column *c = &scan->columns[leaf->column];
+    switch (leaf->role) {
+    case ROLE_VALUE:
+        if (*p == '"') {
+            return read_string_value(scan, c, pp, end, row);
+        }
+        if (*p == '[') {
+            return read_string_list(scan, c, pp, end, row);
+        }
+        return SCAN_REFUSE;
+    case ROLE_TIME:
+        return *p == '"' ? read_string_value(scan, c, pp, end, row) : SCAN_REFUSE;
+    case ROLE_PORT:
+        return (*p == '-' || (*p >= '0' && *p <= '9')) ? read_port(scan, c, pp, end, row)
+                                                       : SCAN_REFUSE;
+    default:
+        return SCAN_REFUSE;
+    }
+}
+
+/* An object at *pp; `node` is its place in the spelling tree, or -1 outside the tree. */
+static int parse_object(Scan *scan, const uchar **pp, const uchar *end, int node, int depth) {
+    if (depth > MAX_DEPTH) {
+        return SCAN_REFUSE;
+    }
+    Scanner *s = scan->scanner;
+    const uchar *p = skip_ws(*pp + 1, end);
+    if (p < end && *p == '}') {
+        *pp = p + 1;
+        return SCAN_OK;
+    }
+    for (;;) {
+        if (p >= end || *p != '"') {
+            return SCAN_REFUSE;
+        }
+        const uchar *key = p + 1;
+        int escaped = 0;
+        int rc = scan_string(&p, end, NULL, &escaped);
+        if (rc != SCAN_OK) {
+            return rc;
+        }
+        int child = -1;
+        if (node != -1 || depth == 1) {
+            if (escaped) {
+                return SCAN_REFUSE; /* a key with escapes could spell a known key */
+            }
+            child = find_child(s, depth == 1 ? -1 : node, key, (size_t)(p - 1 - key));
+        }
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') {
+            return SCAN_REFUSE;
+        }
+        p = skip_ws(p + 1, end);
+        if (child < 0) {
+            rc = skip_value(scan, &p, end, depth);
+        } else {
+            if (scan->seen[child] == scan->mark) {
+                return SCAN_REFUSE; /* a repeated key: msgspec keeps the last, left to it */
+            }
+            scan->seen[child] = scan->mark;
+            const Node *found = &s->nodes[child];
+            if (found->role == ROLE_NODE) {
+                rc = (p < end && *p == '{') ? parse_object(scan, &p, end, child, depth + 1)
+                                            : SCAN_REFUSE;
+            } else {
+                rc = read_leaf(scan, found, &p, end);
+            }
+        }
+        if (rc != SCAN_OK) {
+            return rc;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            *pp = p + 1;
+            return SCAN_OK;
+        }
+        return SCAN_REFUSE;
+    }
+}
+
+static int blank(const uchar *p, const uchar *end) {
+    for (; p < end; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\f' && *p != '\v') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int scan_lines(Scan *scan, const uchar *data, size_t size) {
+    const uchar *line = data;
+    const uchar *stop = data + size;
+    while (line < stop) {
+        const uchar *end = memchr(line, '\n', (size_t)(stop - line));
+        const uchar *next = end ? end + 1 : stop;
+        if (end == NULL) {
+            end = stop;
+        }
+        scan->mark++;
+        const uchar *p = skip_ws(line, end);
+        if (p < end && *p == '{') {
+            int rc = parse_object(scan, &p, end, -1, 1);
+            if (rc != SCAN_OK) {
+                return rc;
+            }
+            if (skip_ws(p, end) != end) {
+                return SCAN_REFUSE;
+            }
+        } else if (!blank(p, end)) {
+            return SCAN_REFUSE;
+        }
+        line = next;
+    }
+    return SCAN_OK;
+}
+
+/* ---- results ---- */
+
+/* A buffer handed to Python without a copy: it frees its memory when the last view goes. */
+typedef struct {
+    PyObject_HEAD
+    uchar *data;
+    Py_ssize_t len;
+} Owned;
+
+static int Owned_getbuffer(Owned *self, Py_buffer *view, int flags) {
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data, self->len, 1, flags);
+}
+
+static void Owned_dealloc(Owned *self) {
+    free(self->data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyBufferProcs Owned_as_buffer = {
+    .bf_getbuffer = (getbufferproc)Owned_getbuffer,
+};
+
+static PyTypeObject OwnedType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "indicia.matching._ecs_scan.Owned",
+    .tp_basicsize = sizeof(Owned),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Read-only bytes of a scanned column (buffer protocol).",
+    .tp_dealloc = (destructor)Owned_dealloc,
+    .tp_as_buffer = &Owned_as_buffer,
+};
+
+/* The buffer's memory as an Owned object; the Buf gives it up. */
+static PyObject *take_bytes(Buf *b) {
+    if (b->data == NULL) {
+        return PyBytes_FromStringAndSize(NULL, 0); /* nothing was written: no memory to own */
+    }
+    Owned *owned = PyObject_New(Owned, &OwnedType);
+    if (owned == NULL) {
+        return NULL;
+    }
+    owned->data = b->data;
+    owned->len = (Py_ssize_t)b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return (PyObject *)owned;
+}
+
+static PyObject *bitmap_bytes(Buf *bitmap, size_t bytes) {
+    if (bitmap->data == NULL) {
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
+    bitmap->len = bytes;
+    return take_bytes(bitmap);
+}
+
+static PyObject *column_result(Scan *scan, Column *c) {
+    Py_ssize_t rows = scan->rows;
+    PyObject *scalar = Py_None, *list = Py_None;
+    Py_INCREF(Py_None);
+    Py_INCREF(Py_None);
+    if (c->present) {
+        if (fill_scalar(c, rows, rows) < 0) {
+            goto nomem;
+        }
+        Py_DECREF(scalar);
+        if (c->role == ROLE_PORT) {
+            scalar = Py_BuildValue("(NN)", bitmap_bytes(&c->valid, scan->bitmap_bytes),
+                                   take_bytes(&c->offsets));
+        } else {
+            scalar = Py_BuildValue("(NNN)", bitmap_bytes(&c->valid, scan->bitmap_bytes),
+                                   take_bytes(&c->offsets), take_bytes(&c->data));
+        }
+        if (scalar == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+    }
+    if (c->list_present) {
+        if (fill_list(c, rows) < 0) {
+            goto nomem;
+        }
+        Py_DECREF(list);
+        list = Py_BuildValue("(NNNN)", bitmap_bytes(&c->list_valid, scan->bitmap_bytes),
+                             take_bytes(&c->list_offsets), take_bytes(&c->child_offsets),
+                             take_bytes(&c->child_data));
+        if (list == NULL) {
+            Py_DECREF(scalar);
+            return NULL;
+        }
+    }
+    return Py_BuildValue("(NN)", scalar, list);
+nomem:
+    Py_DECREF(scalar);
+    Py_DECREF(list);
+    return PyErr_NoMemory();
+}
+
+static void free_columns(Column *columns, int count) {
+    if (columns == NULL) {
+        return;
+    }
+    for (int i = 0; i < count; i++) {
+        Column *c = &columns[i];
+        buf_free(&c->valid);
+        buf_free(&c->offsets);
+        buf_free(&c->data);
+        buf_free(&c->list_valid);
+        buf_free(&c->list_offsets);
+        buf_free(&c->child_offsets);
+        buf_free(&c->child_data);
+    }
+    free(columns);
+}
+
+static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const uchar *data = view.buf;
+    size_t size = (size_t)view.len;
+    Py_ssize_t rows = 0;
+    for (const uchar *p = data, *stop = data + size; p < stop;) {
+        const uchar *nl = memchr(p, '\n', (size_t)(stop - p));
+        rows++;
+        p = nl ? nl + 1 : stop;
+    }
+    if (size >= INT32_MAX) {
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE; /* int32 offsets: a block this large is read by msgspec's path */
+    }
+    Scan scan = {self, NULL, rows, (size_t)(rows + 7) / 8, NULL, 0};
+    scan.columns = calloc((size_t)self->column_count + 1, sizeof(Column));
+    scan.seen = calloc((size_t)self->node_count + 1, sizeof(int64_t));
+    PyObject *result = NULL;
+    if (scan.columns == NULL || scan.seen == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int i = 0; i < self->node_count; i++) {
+        if (self->nodes[i].role != ROLE_NODE) {
+            scan.columns[self->nodes[i].column].role = self->nodes[i].role;
+        }
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = scan_lines(&scan, data, size);
+    Py_END_ALLOW_THREADS
+    if (rc == SCAN_NOMEM) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (rc == SCAN_REFUSE) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    PyObject *columns = PyList_New(self->column_count);
+    if (columns == NULL) {
+        goto done;
+    }
+    for (int i = 0; i < self->column_count; i++) {
+        PyObject *item = column_result(&scan, &scan.columns[i]);
+        if (item == NULL) {
+            Py_DECREF(columns);
+            goto done;
+        }
+        PyList_SET_ITEM(columns, i, item);
+    }
+    result = Py_BuildValue("(nN)", rows, columns);
+done:
+    free_columns(scan.columns, self->column_count);
+    free(scan.seen);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* Scanner(spellings): spellings is a sequence of (keys: tuple[bytes, ...], role: int). */
+static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
+    PyObject *spellings;
+    static char *names[] = {"spellings", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O", names, &spellings)) {
+        return -1;
+    }
+    PyObject *items = PySequence_Fast(spellings, "spellings must be a sequence");
+    if (items == NULL) {
+        return -1;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+    Py_ssize_t capacity = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(items, i);
+        PyObject *keys;
+        int role;
+        if (!PyArg_ParseTuple(pair, "O!i", &PyTuple_Type, &keys, &role)) {
+            Py_DECREF(items);
+            return -1;
+        }
+        if (role < ROLE_VALUE || role > ROLE_ABSENT || PyTuple_GET_SIZE(keys) == 0) {
+            PyErr_SetString(PyExc_ValueError, "a spelling needs keys and a known role");
+            Py_DECREF(items);
+            return -1;
+        }
+        capacity += PyTuple_GET_SIZE(keys);
+    }
+    if (capacity >= HASH_SLOTS / 2) {
+        PyErr_SetString(PyExc_ValueError, "too many spelling keys");
+        Py_DECREF(items);
+        return -1;
+    }
+    self->nodes = PyMem_Calloc((size_t)capacity + 1, sizeof(Node));
+    if (self->nodes == NULL) {
+        Py_DECREF(items);
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->column_count = (int)count;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(items, i);
+        PyObject *keys = PyTuple_GET_ITEM(pair, 0);
+        int role = (int)PyLong_AsLong(PyTuple_GET_ITEM(pair, 1));
+        int parent = -1;
+        Py_ssize_t depth = PyTuple_GET_SIZE(keys);
+        for (Py_ssize_t k = 0; k < depth; k++) {
+            PyObject *key = PyTuple_GET_ITEM(keys, k);
+            if (!PyBytes_Check(key)) {
+                PyErr_SetString(PyExc_TypeError, "spelling keys must be bytes");
+                Py_DECREF(items);
+                return -1;
+            }
+            const uchar *text = (const uchar *)PyBytes_AS_STRING(key);
+            size_t n = (size_t)PyBytes_GET_SIZE(key);
+            int last = k == depth - 1;
+            int found = find_child(self, parent, text, n);
+            if (found >= 0) {
+                if (last || self->nodes[found].role != ROLE_NODE) {
+                    PyErr_SetString(PyExc_ValueError, "spellings overlap");
+                    Py_DECREF(items);
+                    return -1;
+                }
+                parent = found;
+                continue;
+            }
+            int index = self->node_count++;
+            Node *node = &self->nodes[index];
+            node->parent = parent;
+            node->role = last ? role : ROLE_NODE;
+            node->column = last ? (int)i : -1;
+            Py_INCREF(key);
+            node->key = key;
+            uint32_t slot = key_hash(parent, text, n) & (HASH_SLOTS - 1);
+            while (self->slots[slot] != 0) {
+                slot = (slot + 1) & (HASH_SLOTS - 1);
+            }
+            self->slots[slot] = index + 1;
+            parent = index;
+        }
+    }
+    Py_DECREF(items);
+    return 0;
+}
+
+static void Scanner_dealloc(Scanner *self) {
+    if (self->nodes != NULL) {
+        for (int i = 0; i < self->node_count; i++) {
+            Py_XDECREF(self->nodes[i].key);
+        }
+        PyMem_Free(self->nodes);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_O,
+     "scan(data) -> (rows, columns) or None: the columns of whole JSON lines, per spelling "
+     "((validity, offsets, data) or (validity, values) for ports, and the list part), or None "
+     "when a line needs msgspec's path."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "indicia.matching._ecs_scan.Scanner",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Reads ECS JSON lines into Arrow buffers for a fixed set of field spellings.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "indicia.matching._ecs_scan",
+    .m_doc = "ECS JSON lines into Arrow buffers: the batch engine's fast path.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__ecs_scan(void) {
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&OwnedType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "VALUE", ROLE_VALUE) < 0 ||
+        PyModule_AddIntConstant(m, "PORT", ROLE_PORT) < 0 ||
+        PyModule_AddIntConstant(m, "TIME", ROLE_TIME) < 0 ||
+        PyModule_AddIntConstant(m, "ABSENT", ROLE_ABSENT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,222 @@
+"""The C scanner of ECS JSON lines: what it reads, what it leaves to msgspec, and that a file
+read through it gives the same columns as the msgspec path alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indicia.matching import batch_load
+from indicia.matching.batch_load import Loaded, load_jsonl
+
+SCANNER = batch_load._SCANNER
+
+
+def test_the_scanner_is_built() -> None:
+    # Without it every file takes the msgspec path: correct, but several times slower.
+    assert SCANNER is not None
+
+
+def _scan(text: bytes) -> dict[str, Any] | None:
+    """Field -> per-row values of the scanner's columns (scalar and list parts), or None."""
+    assert SCANNER is not None
+    scanned = SCANNER.scan(text)
+    if scanned is None:
+        return None
+    rows, found = scanned
+    columns: dict[str, Any] = {"rows": rows}
+    for spelling, shape, array in batch_load._scanned_arrays(rows, found):
+        array.validate(full=True)
+        columns[f"{'/'.join(spelling.keys)}/{shape}"] = array.to_pylist()
+    return columns
+
+
+def test_reads_nested_and_dotted_spellings_with_exact_values() -> None:
+    text = (
+        b'{"@timestamp":"2024-06-01T00:00:00Z","source":{"ip":"192.0.2.1","port":51000},'
+        b'"destination.ip":"198.51.100.7","event":{"action":"allow","n":[1,2.5e3,{"x":null}]}}\n'
+        b"\n"
+        b' {"url":{"full":"https:\\/\\/evil.example\\/a\\"b","domain":"caf\\u00e9.example"}} \r\n'
+        b'{"related":{"ip":["192.0.2.9","2001:db8::1"]},"source":{"port":-1,"ip":null}}'
+    )
+    assert _scan(text) == {
+        "rows": 4,
+        "@timestamp/scalar": ["2024-06-01T00:00:00Z", None, None, None],
+        "source/ip/scalar": ["192.0.2.1", None, None, None],
+        "source/port/scalar": [51000, None, None, -1],
+        "destination.ip/scalar": ["198.51.100.7", None, None, None],
+        "url/full/scalar": [None, None, 'https://evil.example/a"b', None],
+        "url/domain/scalar": [None, None, "café.example", None],
+        "related/ip/list": [None, None, None, ["192.0.2.9", "2001:db8::1"]],
+    }
+
+
+def test_decodes_escapes_and_surrogate_pairs() -> None:
+    text = b'{"user":{"email":"a\\tb\\u0041\\ud83d\\ude00\\\\"}}\n'
+    assert _scan(text) == {"rows": 1, "user/email/scalar": ["a\tbA\U0001f600\\"]}
+
+
+def test_a_port_outside_32_bits_is_no_port() -> None:
+    text = b'{"source":{"port":4294967296}}\n{"source":{"port":443}}\n'
+    assert _scan(text) == {"rows": 2, "source/port/scalar": [None, 443]}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"source":{"ip":"192.0.2.1"}} {"source":{"ip":"192.0.2.2"}}',  # two objects
+        b'{"source":{"ip":"192.0.2.1"}',  # unterminated
+        b'["192.0.2.1"]',  # not an object
+        b'{"source.ip":"a","source.ip":"b"}',  # repeated key: msgspec keeps the last
+        b'{"source":{"ip":"a"},"source":{"ip":"b"}}',  # repeated parent
+        b'{"source":{"ip":1}}',  # a number where text belongs: msgspec's path writes "1"
+        b'{"source":{"ip":true}}',
+        b'{"source":{"ip":{"x":1}}}',
+        b'{"source":"192.0.2.1"}',  # a value where an object belongs
+        b'{"related":{"ip":["a",1]}}',  # an array with a number
+        b'{"source":{"port":80.0}}',  # msgspec's path turns it into 80
+        b'{"source":{"port":"443"}}',
+        b'{"@timestamp":1717200000}',
+        b'{"sourc\\u0065":{"ip":"192.0.2.1"}}',  # an escaped key could spell a known one
+        b'{"x":"\\ud800"}',  # a lone surrogate
+        b'{"x":"\\udc00"}',
+        b'{"x":"\xff"}',  # invalid UTF-8, even where nothing is read
+        b'{"x":"\xed\xa0\x80"}',  # an encoded surrogate
+        b'{"x":"a\x01"}',  # a raw control character
+        b'{"x":01}',
+        b'{"x":1.}',
+        b'{"x":[1,]}',
+        b'{"x":{"y":1,}}',
+        b'{"x":tru}',
+        b'\x0c{"x":1}',
+        b'{"dns":{"answers":[{"data":"evil.example"}]}}',  # object arrays: msgspec's path
+        b'{"a":' * 70 + b"1" + b"}" * 70,  # deeper than the scanner goes
+    ],
+)
+def test_leaves_lines_it_cannot_read_exactly_to_msgspec(line: bytes) -> None:
+    good = b'{"source":{"ip":"192.0.2.1"}}\n'
+    assert _scan(good + line + b"\n" + good) is None
+
+
+def test_takes_blank_lines_and_unknown_content() -> None:
+    text = b'\n \t\x0b\x0c\r\n{"dns":{"answers":null},"zz":{"a":[[],{},"\\u00e9",-0.5e-3]}}\n'
+    assert _scan(text) == {"rows": 3}
+
+
+# ---- the same columns with and without the scanner, on generated lines ----
+
+_KEYS = ["source", "ip", "port", "url", "full", "domain", "related", "hosts", "x", "@timestamp"]
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.sampled_from(["192.0.2.1", "evil.example", "https://evil.example/x", "-", "é\u2028"]),
+)
+_json = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_document = st.dictionaries(
+    st.sampled_from(
+        [*_KEYS, "source.ip", "source.port", "url.full", "related.hosts", "destination.ip"]
+    ),
+    _json,
+    max_size=5,
+)
+
+
+def _line(document: dict[str, Any], ascii_only: bool, spacing: bool) -> bytes:
+    separators = (", ", " : ") if spacing else (",", ":")
+    return json.dumps(document, ensure_ascii=ascii_only, separators=separators).encode()
+
+
+_lines = st.lists(
+    st.one_of(
+        st.builds(_line, _document, st.booleans(), st.booleans()),
+        st.sampled_from([b"", b"  ", b"{", b"[]", b"nope", b'{"source":{"ip":"192.0.2.1"}}x']),
+    ),
+    max_size=12,
+)
+
+
+def _view(loaded: Loaded) -> dict[str, Any]:
+    """What the match plan reads of a load: per field, per row, the values; times; ports."""
+    rows: dict[str, list[list[str]]] = {}
+    for column in loaded.columns:
+        values = loaded.table.column(column.name).to_pylist()
+        target = rows.setdefault(column.field, [[] for _ in range(loaded.lines)])
+        for row, value in enumerate(values):
+            if isinstance(value, list):
+                target[row].extend(value)
+            elif value is not None:
+                target[row].append(value)
+    return {
+        "lines": loaded.lines,
+        "unreadable": loaded.unreadable,
+        "rows": {field: values for field, values in rows.items() if any(values)},
+        "times": loaded.events.stamps.to_pylist(),
+        "ports": {name: values.to_pylist() for name, values in loaded.events.ports.items()},
+    }
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=_lines, final_newline=st.booleans())
+def test_scanner_and_msgspec_path_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[bytes], final_newline: bool
+) -> None:
+    path = tmp_path / "events.jsonl"
+    text = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    path.write_bytes(text)
+
+    with_scanner = _view(load_jsonl(path))
+    with monkeypatch.context() as patch:
+        patch.setattr(batch_load, "_SCANNER", None)
+        without = _view(load_jsonl(path))
+
+    assert with_scanner == without
+
+
+def test_a_refused_block_is_read_by_msgspec_and_the_rest_by_the_scanner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small blocks: the first and last are scanned, the middle one (a bad line) is not.
+    monkeypatch.setattr(batch_load, "FIRST_CHUNK_LINES", 3)
+    monkeypatch.setattr(batch_load, "SCAN_BYTES", 64)
+    good = b'{"source":{"ip":"192.0.2.%d"}}\n'
+    text = (
+        b"".join(good % n for n in range(3))
+        + b"{broken\n"
+        + b"".join(good % n for n in range(3, 9))
+    )
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(text)
+    calls: list[bool] = []
+    assert SCANNER is not None
+
+    class Counting:
+        def scan(self, block: bytes) -> Any:
+            result = SCANNER.scan(block)
+            calls.append(result is not None)
+            return result
+
+    monkeypatch.setattr(batch_load, "_SCANNER", Counting())
+
+    loaded = load_jsonl(path)
+
+    assert calls[0] is True and False in calls and calls[-1] is True
+    assert loaded.unreadable == (4,)
+    assert _view(loaded)["rows"]["source.ip"] == [[f"192.0.2.{n}"] for n in range(3)] + [[]] + [
+        [f"192.0.2.{n}"] for n in range(3, 9)
+    ]
