@@ -990,6 +990,131 @@ static void Scanner_dealloc(Scanner *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* ---- helpers over Arrow string arrays ---- */
+
+/* The number of a dotted quad in the canonical form (octets 0-255, no leading zeros), or -1. */
+static int64_t ipv4_number(const uchar *p, size_t n) {
+    uint32_t number = 0;
+    size_t i = 0;
+    for (int octet = 0; octet < 4; octet++) {
+        if (octet > 0) {
+            if (i >= n || p[i] != '.') {
+                return -1;
+            }
+            i++;
+        }
+        size_t start = i;
+        uint32_t value = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i - start < 3) {
+            value = value * 10 + (uint32_t)(p[i] - '0');
+            i++;
+        }
+        size_t digits = i - start;
+        if (digits == 0 || value > 255 || (digits > 1 && p[start] == '0')) {
+            return -1;
+        }
+        number = (number << 8) | value;
+    }
+    return i == n ? (int64_t)number : -1;
+}
+
+/*
+ * ipv4_numbers(length, offset, validity, offsets, data) -> (validity, values): for an Arrow
+ * string array's buffers, the uint32 number of each value that is a canonical dotted quad;
+ * null for any other value (the caller's slower checks decide those).
+ */
+static PyObject *ipv4_numbers(PyObject *module, PyObject *args) {
+    Py_ssize_t length, offset;
+    PyObject *validity_obj;
+    Py_buffer offsets, data, validity = {0};
+    (void)module;
+    if (!PyArg_ParseTuple(args, "nnOy*y*", &length, &offset, &validity_obj, &offsets, &data)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    int has_validity = validity_obj != Py_None;
+    if (has_validity && PyObject_GetBuffer(validity_obj, &validity, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    if (length < 0 || offset < 0 ||
+        (size_t)offsets.len < ((size_t)(offset + length) + 1) * sizeof(int32_t) ||
+        (has_validity && (size_t)validity.len * 8 < (size_t)(offset + length))) {
+        PyErr_SetString(PyExc_ValueError, "buffers too short for the array");
+        goto done;
+    }
+    const int32_t *ends = offsets.buf;
+    const uchar *bytes = data.buf;
+    const uchar *bits = validity.buf;
+    Buf valid = {0}, values = {0};
+    size_t bitmap = ((size_t)length + 7) / 8;
+    if (buf_reserve(&valid, bitmap ? bitmap : 1) < 0 ||
+        buf_reserve(&values, ((size_t)length + 1) * sizeof(uint32_t)) < 0) {
+        buf_free(&valid);
+        buf_free(&values);
+        PyErr_NoMemory();
+        goto done;
+    }
+    memset(valid.data, 0, bitmap ? bitmap : 1);
+    valid.len = bitmap;
+    uint32_t *out = (uint32_t *)(void *)values.data;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_ssize_t at = offset + i;
+        out[i] = 0;
+        if (has_validity && !(bits[at >> 3] & (1u << (at & 7)))) {
+            continue;
+        }
+        int32_t start = ends[at], stop = ends[at + 1];
+        if (start < 0 || stop < start || (Py_ssize_t)stop > data.len) {
+            continue;
+        }
+        int64_t number = ipv4_number(bytes + start, (size_t)(stop - start));
+        if (number >= 0) {
+            out[i] = (uint32_t)number;
+            valid.data[i >> 3] |= (uchar)(1u << (i & 7));
+        }
+    }
+    values.len = (size_t)length * sizeof(uint32_t);
+    result = Py_BuildValue("(NN)", take_bytes(&valid), take_bytes(&values));
+done:
+    if (has_validity && validity.obj != NULL) {
+        PyBuffer_Release(&validity);
+    }
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* positions(n) -> the int32 values 0 .. n-1, as a buffer. */
+static PyObject *positions(PyObject *module, PyObject *arg) {
+    (void)module;
+    Py_ssize_t n = PyLong_AsSsize_t(arg);
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (n < 0 || n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "positions need 0 <= n < 2**31");
+        return NULL;
+    }
+    Buf values = {0};
+    if (buf_reserve(&values, ((size_t)n + 1) * sizeof(int32_t)) < 0) {
+        return PyErr_NoMemory();
+    }
+    int32_t *out = (int32_t *)(void *)values.data;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[i] = (int32_t)i;
+    }
+    values.len = (size_t)n * sizeof(int32_t);
+    return take_bytes(&values);
+}
+
+static PyMethodDef module_methods[] = {
+    {"ipv4_numbers", ipv4_numbers, METH_VARARGS,
+     "ipv4_numbers(length, offset, validity, offsets, data) -> (validity, values): the uint32 "
+     "number of each canonical dotted quad of an Arrow string array, null for other values."},
+    {"positions", positions, METH_O, "positions(n) -> buffer of the int32 values 0 .. n-1."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_O,
      "scan(data) -> (rows, columns) or None: the columns of whole JSON lines, per spelling "
@@ -1015,6 +1140,7 @@ static struct PyModuleDef module = {
     .m_name = "indicia.matching._ecs_scan",
     .m_doc = "ECS JSON lines into Arrow buffers: the batch engine's fast path.",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC PyInit__ecs_scan(void) {

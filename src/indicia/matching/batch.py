@@ -31,6 +31,7 @@ from indicia.matching.batch_load import (
     EventTimes,
     load_jsonl,
 )
+from indicia.matching.batch_native import positions
 from indicia.matching.batch_plan import Accessor, Column, wide_sql
 from indicia.matching.batch_sources import arrow_accessors, events_table
 from indicia.matching.batch_values import canonical_values, stack_values
@@ -168,7 +169,7 @@ class BatchEngine:
         """(row, fid, matched_value, entry, indicator_value, specificity) of every candidate."""
         parts = []
         for name, sql in candidates_sql().items():
-            values = tables[name].append_column("pos", _positions(tables[name].num_rows))
+            values = tables[name].append_column("pos", positions(tables[name].num_rows))
             self._con.register(name, values)
             found = self._con.sql(sql).to_arrow_table()
             self._con.unregister(name)
@@ -239,11 +240,6 @@ class BatchEngine:
     def _register(self) -> None:
         for name, table in self.index.tables().items():
             self._con.register(name, table)
-
-
-def _positions(count: int) -> pa.Array:
-    """0, 1, ... count - 1 as 32-bit integers, built without a Python loop."""
-    return pc.subtract(pc.cumulative_sum(pa.nulls(count, pa.int32()).fill_null(1)), 1)
 
 
 def _flatten(table: pa.Table) -> pa.Table:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from indicia.matching.batch_canon import canonicalize_values
 from indicia.matching.batch_index import IPV4_RE, KIND_CODE
+from indicia.matching.batch_native import ipv4_numbers
 from indicia.matching.batch_plan import (
     DOT_SEGMENT_RE,
     FAST_DOMAIN_RE,
@@ -125,11 +126,17 @@ def _table(stacked: Stacked, canon: ArrowValues, **extra: ArrowValues) -> pa.Tab
 def ips(stacked: Stacked, counts: Counts) -> pa.Table:
     """Event addresses: a dotted quad as given, anything else through the Python pass."""
     raw = stacked.raw
-    fast = pc.and_(_matches(raw, _full(IPV4_RE)), pc.not_equal(raw, "0.0.0.0"))
+    numbers = ipv4_numbers(raw)
+    # 0.0.0.0 is a placeholder: the Python pass drops it.
+    fast = pc.fill_null(pc.not_equal(numbers, pa.scalar(0, pa.uint32())), False)
     checked = _finish(_Checked(stacked, _where(fast, raw)), "ip", counts)
+    if checked.fixed is not None:
+        # The Python pass ran (and may have dropped values): number its canonical forms too.
+        numbers = ipv4_numbers(checked.canon)
     return _table(
         checked.stacked,
         checked.canon,
+        ip4=numbers,
         ip6=checked.column("ip6", pa.binary()),
         ip6b=checked.column("ip6b", pa.uint32()),
     )
@@ -190,12 +197,14 @@ def urls(stacked: Stacked, counts: Counts) -> tuple[pa.Table, pa.Table, pa.Table
     found = _table(checked.stacked, checked.canon)
 
     ip6 = checked.column("ip6", pa.binary())
-    is_ip = pc.or_(pc.is_valid(ip6), _matches(checked.host, _full(IPV4_RE)))
+    ip4 = ipv4_numbers(checked.host)
+    is_ip = pc.or_(pc.is_valid(ip6), pc.is_valid(ip4))
     is_name = pc.invert(is_ip)
     hosts = _table(checked.stacked.take(is_name), checked.host.filter(is_name))
     addresses = _table(
         checked.stacked.take(is_ip),
         checked.host.filter(is_ip),
+        ip4=ip4.filter(is_ip),
         ip6=ip6.filter(is_ip),
         ip6b=checked.column("ip6b", pa.uint32()).filter(is_ip),
     )

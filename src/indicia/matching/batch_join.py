@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from indicia.matching.batch_index import IPV4_BUCKET_BITS, KINDS
-from indicia.matching.batch_plan import FIELD_ID, FIELD_NAMES, ipv4_number_sql, literal, quote
+from indicia.matching.batch_plan import FIELD_ID, FIELD_NAMES, literal, quote
 from indicia.matching.fields import DEFAULT_PORT_FIELD, PORT_FIELDS
 
 # Per value table: the column the indicator's value is taken from when a query leaves it null
@@ -38,7 +38,7 @@ def candidates_sql() -> dict[str, str]:
     return {
         "v_ip": f"""
             WITH ips AS MATERIALIZED (
-                SELECT pos, {ipv4_number_sql("canon")} AS ip4 FROM v_ip WHERE ip6 IS NULL
+                SELECT pos, ip4 FROM v_ip WHERE ip4 IS NOT NULL
             ),
             ip6s AS (SELECT pos, ip6, ip6b FROM v_ip WHERE ip6 IS NOT NULL)
             SELECT p.pos, x.entry, NULL::VARCHAR AS indicator_value, 32 AS specificity

@@ -93,14 +93,6 @@ def wide_sql(
     return f"SELECT {', '.join(select)} FROM {source}", columns
 
 
-def ipv4_number_sql(address: str) -> str:
-    """The 32-bit number of a dotted quad already known to be one."""
-    # One split, four casts: measured 2.5x faster in DuckDB than four split_part calls.
-    octets = f"string_split({address}, '.')"
-    parts = " + ".join(f"CAST({octets}[{i + 1}] AS UBIGINT) * {256 ** (3 - i)}" for i in range(4))
-    return f"CAST({parts} AS UINTEGER)"
-
-
 def quote(name: str) -> str:
     """A SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
