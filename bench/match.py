@@ -69,10 +69,16 @@ class JsonlAlertSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._con = duckdb.connect(config={"threads": 1})
+        self._con.execute("SET TimeZone = 'UTC'")
 
     def write(self, matches: pa.Table) -> None:
         self._con.register("alerts", matches)
-        self._con.execute(f"COPY alerts TO '{self.path}' (FORMAT json)")
+        # Event times as RFC 3339 text, as STIX and the store write them (strftime is also
+        # about twice as fast as DuckDB's own JSON rendering of a TIMESTAMPTZ).
+        stamp = "strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_time"
+        self._con.execute(
+            f"COPY (SELECT * REPLACE ({stamp}) FROM alerts) TO '{self.path}' (FORMAT json)"
+        )
         self._con.unregister("alerts")
 
 

@@ -1084,6 +1084,348 @@ done:
     return result;
 }
 
+/*
+ * The fast shapes of batch_plan (FAST_DOMAIN_RE, FAST_URL_RE, DOT_SEGMENT_RE) and the name
+ * rules of batch_families._fast_name, as code. A value they accept is canonical as it is (or
+ * with the root path added); anything else goes to the Python pass, so these checks may be
+ * narrower than the canonicalisers but never wider.
+ */
+static int label_char(uchar c, int underscore) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (underscore && c == '_');
+}
+
+/* ({LABEL}\.)+ then a last label: at least two labels, each 1-63 characters, no hyphen first
+   or last; underscores outside the last label. */
+static int fast_domain(const uchar *p, size_t n) {
+    size_t start = 0, labels = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != '.') {
+            continue;
+        }
+        size_t length = i - start;
+        int last = i == n;
+        if (length == 0 || length > 63 || p[start] == '-' || p[i - 1] == '-') {
+            return 0;
+        }
+        for (size_t k = start; k < i; k++) {
+            if (!label_char(p[k], !last)) {
+                return 0;
+            }
+        }
+        labels++;
+        start = i + 1;
+    }
+    return labels >= 2;
+}
+
+/* A fast-shape domain that is also a canonical name: no punycode, at most 253 characters
+   (RFC 1035 2.3.4), a top-level label that is not all digits (RFC 3696 2). */
+static int fast_name(const uchar *p, size_t n) {
+    if (n > 253 || !fast_domain(p, n)) {
+        return 0;
+    }
+    for (size_t i = 0; i + 4 <= n; i++) {
+        if (p[i] == 'x' && p[i + 1] == 'n' && p[i + 2] == '-' && p[i + 3] == '-') {
+            return 0;
+        }
+    }
+    size_t i = n;
+    while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9') {
+        i--;
+    }
+    return !(i > 0 && i < n && p[i - 1] == '.');
+}
+
+static int url_rest_char(uchar c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        return 1;
+    }
+    return c != 0 && strchr("-._~:/?[]@!$&'()*+,;=", c) != NULL;
+}
+
+/* A "/." or "/.." path segment (RFC 3986 5.2.4), anywhere. */
+static int dot_segment(const uchar *p, size_t n) {
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] != '/' || p[i + 1] != '.') {
+            continue;
+        }
+        for (size_t j = i + 2; j <= i + 3 && j <= n; j++) {
+            if (j == n || p[j] == '/' || p[j] == '?') {
+                return 1;
+            }
+            if (p[j] != '.') {
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Where a fast URL's host starts and ends, or 0 when the URL is not of the fast shape. */
+static int fast_url(const uchar *p, size_t n, size_t *host, size_t *host_end) {
+    size_t i = 0;
+    if (n == 0 || p[0] < 'a' || p[0] > 'z') {
+        return 0;
+    }
+    while (i < n && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
+                     p[i] == '+' || p[i] == '.' || p[i] == '-')) {
+        i++;
+    }
+    if (n - i < 3 || memcmp(p + i, "://", 3) != 0) {
+        return 0;
+    }
+    i += 3;
+    size_t start = i;
+    while (i < n && p[i] != '/' && p[i] != '?') {
+        i++;
+    }
+    size_t end = i;
+    if (ipv4_number(p + start, end - start) < 0 && !fast_name(p + start, end - start)) {
+        return 0;
+    }
+    for (; i < n; i++) {
+        if (!url_rest_char(p[i])) {
+            return 0;
+        }
+    }
+    if (dot_segment(p, n)) {
+        return 0;
+    }
+    *host = start;
+    *host_end = end;
+    return 1;
+}
+
+typedef struct {
+    Py_ssize_t length, offset;
+    int has_validity;
+    Py_buffer validity, offsets, data;
+} StringArg;
+
+static int string_arg(PyObject *args, StringArg *a) {
+    PyObject *validity_obj;
+    memset(a, 0, sizeof *a);
+    if (!PyArg_ParseTuple(args, "nnOy*y*", &a->length, &a->offset, &validity_obj, &a->offsets,
+                          &a->data)) {
+        return -1;
+    }
+    a->has_validity = validity_obj != Py_None;
+    if (a->has_validity && PyObject_GetBuffer(validity_obj, &a->validity, PyBUF_SIMPLE) < 0) {
+        a->has_validity = 0;
+        PyBuffer_Release(&a->offsets);
+        PyBuffer_Release(&a->data);
+        return -1;
+    }
+    if (a->length < 0 || a->offset < 0 ||
+        (size_t)a->offsets.len < ((size_t)(a->offset + a->length) + 1) * sizeof(int32_t) ||
+        (a->has_validity && (size_t)a->validity.len * 8 < (size_t)(a->offset + a->length))) {
+        PyErr_SetString(PyExc_ValueError, "buffers too short for the array");
+        return -1;
+    }
+    return 0;
+}
+
+static void string_arg_release(StringArg *a) {
+    if (a->has_validity) {
+        PyBuffer_Release(&a->validity);
+    }
+    if (a->offsets.obj != NULL) {
+        PyBuffer_Release(&a->offsets);
+    }
+    if (a->data.obj != NULL) {
+        PyBuffer_Release(&a->data);
+    }
+}
+
+/* The bytes of value i, or NULL for a null (or offsets outside the data). */
+static const uchar *string_at(const StringArg *a, Py_ssize_t i, size_t *n) {
+    Py_ssize_t at = a->offset + i;
+    if (a->has_validity && !(((const uchar *)a->validity.buf)[at >> 3] & (1u << (at & 7)))) {
+        return NULL;
+    }
+    const int32_t *ends = a->offsets.buf;
+    int32_t start = ends[at], stop = ends[at + 1];
+    if (start < 0 || stop < start || (Py_ssize_t)stop > a->data.len) {
+        return NULL;
+    }
+    *n = (size_t)(stop - start);
+    return (const uchar *)a->data.buf + start;
+}
+
+static int bitmap_new(Buf *b, Py_ssize_t length) {
+    size_t bytes = ((size_t)length + 7) / 8;
+    if (buf_reserve(b, bytes ? bytes : 1) < 0) {
+        return -1;
+    }
+    memset(b->data, 0, bytes ? bytes : 1);
+    b->len = bytes;
+    return 0;
+}
+
+/* fast_names(length, offset, validity, offsets, data) -> bitmap of the values already canonical
+   domain names of the fast shape. */
+static PyObject *fast_names(PyObject *module, PyObject *args) {
+    (void)module;
+    StringArg a;
+    PyObject *result = NULL;
+    Buf bits = {0};
+    if (string_arg(args, &a) < 0) {
+        goto done;
+    }
+    if (bitmap_new(&bits, a.length) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < a.length; i++) {
+        size_t n;
+        const uchar *p = string_at(&a, i, &n);
+        if (p != NULL && fast_name(p, n)) {
+            bits.data[i >> 3] |= (uchar)(1u << (i & 7));
+        }
+    }
+    result = take_bytes(&bits);
+done:
+    buf_free(&bits);
+    string_arg_release(&a);
+    return result;
+}
+
+/* fast_urls(length, offset, validity, offsets, data) -> ((validity, offsets, data) of the
+   canonical URLs, (validity, offsets, data) of their hosts): null where a URL is not of the
+   fast shape. A URL without a path gets the root path "/" (RFC 3986 6.2.3). */
+static PyObject *fast_urls(PyObject *module, PyObject *args) {
+    (void)module;
+    StringArg a;
+    PyObject *result = NULL;
+    Buf canon_valid = {0}, canon_offsets = {0}, canon_data = {0};
+    Buf host_valid = {0}, host_offsets = {0}, host_data = {0};
+    if (string_arg(args, &a) < 0) {
+        goto done;
+    }
+    size_t offsets_size = ((size_t)a.length + 1) * sizeof(int32_t);
+    if (bitmap_new(&canon_valid, a.length) < 0 || bitmap_new(&host_valid, a.length) < 0 ||
+        buf_reserve(&canon_offsets, offsets_size) < 0 ||
+        buf_reserve(&host_offsets, offsets_size) < 0 || buf_put_i32(&canon_offsets, 0) < 0 ||
+        buf_put_i32(&host_offsets, 0) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < a.length; i++) {
+        size_t n, host = 0, host_end = 0;
+        const uchar *p = string_at(&a, i, &n);
+        if (p != NULL && fast_url(p, n, &host, &host_end)) {
+            int bare = host_end == n || p[host_end] == '?';
+            if (buf_put(&canon_data, p, host_end) < 0 || (bare && buf_put(&canon_data, "/", 1) < 0) ||
+                buf_put(&canon_data, p + host_end, n - host_end) < 0 ||
+                buf_put(&host_data, p + host, host_end - host) < 0) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            canon_valid.data[i >> 3] |= (uchar)(1u << (i & 7));
+            host_valid.data[i >> 3] |= (uchar)(1u << (i & 7));
+        }
+        if (canon_data.len > INT32_MAX || host_data.len > INT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "URL column over 2 GiB");
+            goto done;
+        }
+        buf_put_i32(&canon_offsets, (int32_t)canon_data.len);
+        buf_put_i32(&host_offsets, (int32_t)host_data.len);
+    }
+    result = Py_BuildValue("((NNN)(NNN))", take_bytes(&canon_valid), take_bytes(&canon_offsets),
+                           take_bytes(&canon_data), take_bytes(&host_valid),
+                           take_bytes(&host_offsets), take_bytes(&host_data));
+done:
+    buf_free(&canon_valid);
+    buf_free(&canon_offsets);
+    buf_free(&canon_data);
+    buf_free(&host_valid);
+    buf_free(&host_offsets);
+    buf_free(&host_data);
+    string_arg_release(&a);
+    return result;
+}
+
+/* suffixes(k, length, offset, validity, offsets, data) -> (validity, offsets, data): each
+   name's parent domain of k labels (the name itself when it has k labels), null when it has
+   fewer labels or one of the last k is empty. */
+static PyObject *suffixes(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_ssize_t k;
+    if (PyTuple_GET_SIZE(args) < 1) {
+        PyErr_SetString(PyExc_TypeError, "suffixes(k, length, offset, validity, offsets, data)");
+        return NULL;
+    }
+    k = PyLong_AsSsize_t(PyTuple_GET_ITEM(args, 0));
+    if (k == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (k < 1) {
+        PyErr_SetString(PyExc_ValueError, "k must be at least 1");
+        return NULL;
+    }
+    PyObject *rest = PyTuple_GetSlice(args, 1, PyTuple_GET_SIZE(args));
+    if (rest == NULL) {
+        return NULL;
+    }
+    StringArg a;
+    int parsed = string_arg(rest, &a);
+    Py_DECREF(rest);
+    PyObject *result = NULL;
+    Buf valid = {0}, offsets = {0}, data = {0};
+    if (parsed < 0) {
+        goto done;
+    }
+    if (bitmap_new(&valid, a.length) < 0 ||
+        buf_reserve(&offsets, ((size_t)a.length + 1) * sizeof(int32_t)) < 0 ||
+        buf_put_i32(&offsets, 0) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < a.length; i++) {
+        size_t n;
+        const uchar *p = string_at(&a, i, &n);
+        if (p != NULL) {
+            /* Walk back over k labels. */
+            Py_ssize_t labels = 0;
+            size_t start = n, end = n;
+            int empty = 0;
+            while (labels < k) {
+                size_t j = end;
+                while (j > 0 && p[j - 1] != '.') {
+                    j--;
+                }
+                empty |= j == end;
+                labels++;
+                start = j;
+                if (j == 0) {
+                    break;
+                }
+                end = j - 1;
+            }
+            int whole = start == 0 && labels == k;
+            if (labels == k && (whole || !empty)) {
+                if (buf_put(&data, p + start, n - start) < 0) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                valid.data[i >> 3] |= (uchar)(1u << (i & 7));
+            }
+        }
+        if (data.len > INT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "name column over 2 GiB");
+            goto done;
+        }
+        buf_put_i32(&offsets, (int32_t)data.len);
+    }
+    result = Py_BuildValue("(NNN)", take_bytes(&valid), take_bytes(&offsets), take_bytes(&data));
+done:
+    buf_free(&valid);
+    buf_free(&offsets);
+    buf_free(&data);
+    string_arg_release(&a);
+    return result;
+}
+
 /* positions(n) -> the int32 values 0 .. n-1, as a buffer. */
 static PyObject *positions(PyObject *module, PyObject *arg) {
     (void)module;
@@ -1112,6 +1454,14 @@ static PyMethodDef module_methods[] = {
      "ipv4_numbers(length, offset, validity, offsets, data) -> (validity, values): the uint32 "
      "number of each canonical dotted quad of an Arrow string array, null for other values."},
     {"positions", positions, METH_O, "positions(n) -> buffer of the int32 values 0 .. n-1."},
+    {"suffixes", suffixes, METH_VARARGS,
+     "suffixes(k, length, offset, validity, offsets, data) -> buffers of each name's parent "
+     "domain of k labels, null where there is none."},
+    {"fast_names", fast_names, METH_VARARGS,
+     "fast_names(length, offset, validity, offsets, data) -> bitmap of canonical fast names."},
+    {"fast_urls", fast_urls, METH_VARARGS,
+     "fast_urls(length, offset, validity, offsets, data) -> (canonical URLs, hosts) buffers, "
+     "null where a URL is not of the fast shape."},
     {NULL, NULL, 0, NULL},
 };
 

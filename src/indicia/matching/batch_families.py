@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from indicia.matching.batch_canon import canonicalize_values
 from indicia.matching.batch_index import IPV4_RE, KIND_CODE
-from indicia.matching.batch_native import ipv4_numbers
+from indicia.matching.batch_native import fast_names, fast_urls, ipv4_numbers
 from indicia.matching.batch_plan import (
     DOT_SEGMENT_RE,
     FAST_DOMAIN_RE,
@@ -156,11 +156,18 @@ def _fast_name(names: ArrowValues) -> ArrowValues:
 
 def names(stacked: Stacked, counts: Counts) -> pa.Table:
     """Event domain names: lower case, one trailing dot (the DNS root) dropped."""
-    lowered = _lower(stacked.raw)
-    dotted = pc.ends_with(lowered, ".")
-    if pc.any(dotted).as_py():
-        lowered = pc.if_else(dotted, pc.utf8_slice_codeunits(lowered, 0, -1), lowered)
-    checked = _finish(_Checked(stacked, _where(_fast_name(lowered), lowered)), "domain", counts)
+    raw = stacked.raw
+    fast = fast_names(raw)
+    if fast is not None and pc.all(fast).as_py() is not False:
+        canon = raw  # every name is canonical as it is, the common case in logs
+    else:
+        lowered = _lower(raw)
+        dotted = pc.ends_with(lowered, ".")
+        if pc.any(dotted).as_py():
+            lowered = pc.if_else(dotted, pc.utf8_slice_codeunits(lowered, 0, -1), lowered)
+        fast = fast_names(lowered)
+        canon = _where(_fast_name(lowered) if fast is None else fast, lowered)
+    checked = _finish(_Checked(stacked, canon), "domain", counts)
     return _table(checked.stacked, checked.canon)
 
 
@@ -184,16 +191,21 @@ def _with_root_path(urls: ArrowValues) -> ArrowValues:
     return pc.replace_substring_regex(urls, bare, r"\1/\2", max_replacements=1)
 
 
-def urls(stacked: Stacked, counts: Counts) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """Event URLs, and their hosts: those that are names, and those that are addresses."""
-    raw = stacked.raw
+def _fast_urls(raw: ArrowValues) -> tuple[ArrowValues, ArrowValues]:
+    """(canonical URL, host) of the URLs of the fast shape, else null: the regular-expression
+    form of batch_native.fast_urls."""
     host = pc.struct_field(pc.extract_regex(raw, _URL_HEAD + r"(?P<host>[^/?]*)"), [0])
     fast = pc.and_(
         pc.and_(_matches(raw, _full(FAST_URL_RE)), pc.invert(_matches(raw, DOT_SEGMENT_RE))),
         pc.or_(_matches(host, _full(IPV4_RE)), _fast_url_host(host)),
     )
-    start = _Checked(stacked, _where(fast, _with_root_path(raw)), host=_where(fast, host))
-    checked = _finish(start, "url", counts)
+    return _where(fast, _with_root_path(raw)), _where(fast, host)
+
+
+def urls(stacked: Stacked, counts: Counts) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Event URLs, and their hosts: those that are names, and those that are addresses."""
+    canon, host = fast_urls(stacked.raw) or _fast_urls(stacked.raw)
+    checked = _finish(_Checked(stacked, canon, host=host), "url", counts)
     found = _table(checked.stacked, checked.canon)
 
     ip6 = checked.column("ip6", pa.binary())

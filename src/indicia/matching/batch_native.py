@@ -1,6 +1,8 @@
-"""Two column helpers of the batch plan in C (``_ecs_scan``), with Arrow compute fallbacks.
+"""Column helpers of the batch plan in C (``_ecs_scan``).
 
-Where the extension was not built the fallbacks give the same values, more slowly.
+Where the extension was not built, positions and numbers come from Arrow compute, and the
+shape checks return None so that the caller runs its regular expressions: the same values,
+more slowly.
 """
 
 from __future__ import annotations
@@ -33,18 +35,14 @@ def ipv4_numbers(values: ArrowValues) -> pa.ChunkedArray:
 
     Canonical as the index stores addresses: four octets 0-255 without leading zeros.
     """
-    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    found = [_chunk_numbers(chunk.cast(pa.string())) for chunk in chunks]
+    found = [_chunk_numbers(chunk) for chunk in _chunks(values)]
     return pa.chunked_array(found, pa.uint32())
 
 
 def _chunk_numbers(chunk: pa.Array) -> pa.Array:
     if _native is None:
         return _computed_numbers(chunk)
-    validity, offsets, data = chunk.buffers()
-    valid, numbers = _native.ipv4_numbers(
-        len(chunk), chunk.offset, validity, offsets, data if data is not None else b""
-    )
+    valid, numbers = _native.ipv4_numbers(*_buffers(chunk))
     return pa.Array.from_buffers(
         pa.uint32(), len(chunk), [pa.py_buffer(valid), pa.py_buffer(numbers)]
     )
@@ -59,3 +57,59 @@ def _computed_numbers(chunk: pa.Array) -> pa.Array:
         part = pc.cast(pc.list_element(octets, index), pa.uint32())
         number = pc.add(pc.multiply(number, pa.scalar(256, pa.uint32())), part)
     return pc.if_else(canonical, number, pa.scalar(None, pa.uint32()))
+
+
+def _buffers(chunk: pa.Array) -> tuple[int, int, Any, Any, Any]:
+    validity, offsets, data = chunk.buffers()
+    return len(chunk), chunk.offset, validity, offsets, data if data is not None else b""
+
+
+def _strings(length: int, buffers: tuple[Any, Any, Any]) -> pa.Array:
+    return pa.Array.from_buffers(pa.string(), length, [pa.py_buffer(part) for part in buffers])
+
+
+def fast_names(values: ArrowValues) -> pa.ChunkedArray | None:
+    """True where a value already is a canonical domain name of the fast shape.
+
+    The C form of batch_families' regular-expression checks (FAST_DOMAIN_RE, no punycode, at
+    most 253 characters, no all-digit top label); None without the extension, where the
+    caller runs those checks itself.
+    """
+    if _native is None:
+        return None
+    found = []
+    for chunk in _chunks(values):
+        bits = _native.fast_names(*_buffers(chunk))
+        found.append(pa.Array.from_buffers(pa.bool_(), len(chunk), [None, pa.py_buffer(bits)]))
+    return pa.chunked_array(found, pa.bool_())
+
+
+def fast_urls(values: ArrowValues) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+    """(canonical URL, host) of each URL of the fast shape (FAST_URL_RE with a fast host, no
+    dot segments), null for any other; a URL without a path gets "/". None without the
+    extension, where the caller runs the regular expressions itself.
+    """
+    if _native is None:
+        return None
+    canons, hosts = [], []
+    for chunk in _chunks(values):
+        canon, host = _native.fast_urls(*_buffers(chunk))
+        canons.append(_strings(len(chunk), canon))
+        hosts.append(_strings(len(chunk), host))
+    return pa.chunked_array(canons, pa.string()), pa.chunked_array(hosts, pa.string())
+
+
+def suffixes(names: ArrowValues, k: int) -> pa.ChunkedArray | None:
+    """Each name's parent domain of ``k`` labels (the name itself when it has ``k``), null when
+    it has fewer; None without the extension, where the caller uses Arrow compute."""
+    if _native is None:
+        return None
+    found = [
+        _strings(len(chunk), _native.suffixes(k, *_buffers(chunk))) for chunk in _chunks(names)
+    ]
+    return pa.chunked_array(found, pa.string())
+
+
+def _chunks(values: ArrowValues) -> list[pa.Array]:
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    return [chunk.cast(pa.string()) for chunk in chunks]

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from indicia.matching import batch_families as families
 from indicia.matching.batch_families import Counts, Stacked
+from indicia.matching.batch_native import suffixes as native_suffixes
 from indicia.matching.batch_plan import FIELD_ID, LIST, Column, family
 
 FAMILY_ORDER = ("ip", "domain", "url", "email", "md5", "sha1", "sha256", "sha512")
@@ -68,9 +69,15 @@ def suffixes(names: pa.Table, labels: Sequence[int]) -> pa.Table:
     "Matching"), so notevil.example never meets evil.example.
     """
     canon = names.column("canon")
-    dots = pc.count_substring(canon, ".")
+    dots = None
     parts = []
     for k in sorted(set(labels)):
+        suffix = native_suffixes(canon, k)
+        if suffix is not None:
+            found = pc.is_valid(suffix)
+            parts.append(_suffix_rows(names.filter(found), suffix.filter(found), k))
+            continue
+        dots = pc.count_substring(canon, ".") if dots is None else dots
         whole = pc.equal(dots, k - 1)
         parts.append(_suffix_rows(names.filter(whole), canon.filter(whole), k))
         deeper = pc.greater(dots, k - 1)
