@@ -32,7 +32,7 @@ from indicia.matching.batch_load import (
     load_jsonl,
 )
 from indicia.matching.batch_native import positions
-from indicia.matching.batch_plan import Accessor, Column, wide_sql
+from indicia.matching.batch_plan import SCALAR, Accessor, Column, wide_sql
 from indicia.matching.batch_sources import arrow_accessors, events_table
 from indicia.matching.batch_values import canonical_values, stack_values
 from indicia.matching.types import IndicatorEntry, Match, MatchResult, Suppressed
@@ -129,7 +129,12 @@ class BatchEngine:
                 loaded.unreadable[0],
             )
         stacked = stack_values(loaded.table, loaded.columns)
-        return self._finish(stacked, loaded.lines, min_confidence, loaded.unreadable, loaded.events)
+        # One scalar column per field: an event holds at most one value per field.
+        fields = [column.field for column in loaded.columns]
+        repeats = len(set(fields)) < len(fields) or any(c.shape != SCALAR for c in loaded.columns)
+        return self._finish(
+            stacked, loaded.lines, min_confidence, loaded.unreadable, loaded.events, repeats
+        )
 
     def _widen(
         self, accessors: Sequence[Accessor], ports: dict[str, str], source: str
@@ -145,6 +150,7 @@ class BatchEngine:
         min_confidence: int,
         unreadable: tuple[int, ...],
         events: EventTimes,
+        repeats: bool = True,
     ) -> BatchResult:
         """Canonicalise and join the stacked values; times and ports come from ``events``."""
         values = canonical_values(stacked, self.index.domain_label_counts)
@@ -158,7 +164,9 @@ class BatchEngine:
         self._con.register("joined", joined)
         now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
         matches = self._suppress(
-            self._con.sql(match_sql(min_confidence, now_us, sorted(events.ports))).to_arrow_table()
+            self._con.sql(
+                match_sql(min_confidence, now_us, sorted(events.ports), repeats=repeats)
+            ).to_arrow_table()
         )
         self._con.unregister("joined")
         result = BatchResult(matches, rows, values.total, values.invalid, unreadable)
