@@ -220,3 +220,23 @@ def test_a_refused_block_is_read_by_msgspec_and_the_rest_by_the_scanner(
     assert _view(loaded)["rows"]["source.ip"] == [[f"192.0.2.{n}"] for n in range(3)] + [[]] + [
         [f"192.0.2.{n}"] for n in range(3, 9)
     ]
+
+
+@pytest.mark.parametrize("with_scanner", [True, False], ids=["scanner", "msgspec"])
+def test_lines_longer_than_a_block_are_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_scanner: bool
+) -> None:
+    pad = "x" * 300
+    lines = [f'{{"source":{{"ip":"192.0.2.{n}"}},"pad":"{pad * n}"}}' for n in range(1, 8)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines), "utf-8")  # and no line end after the last
+    monkeypatch.setattr(batch_load, "FIRST_CHUNK_LINES", 2)
+    monkeypatch.setattr(batch_load, "SCAN_BYTES", 16)
+    monkeypatch.setattr(batch_load, "CHUNK_BYTES", 16)
+    if not with_scanner:
+        monkeypatch.setattr(batch_load, "_SCANNER", None)
+
+    loaded = load_jsonl(path)
+
+    assert loaded.lines == 7 and loaded.unreadable == ()
+    assert _view(loaded)["rows"]["source.ip"] == [[f"192.0.2.{n}"] for n in range(1, 8)]
