@@ -224,6 +224,15 @@ static size_t utf8_length(const uchar *p, const uchar *end) {
     return n;
 }
 
+/* Bytes a string may hold as they are: printable ASCII but the quote and the backslash. */
+static uchar PLAIN[256];
+
+static void init_plain(void) {
+    for (int c = 0x20; c < 0x80; c++) {
+        PLAIN[c] = c != '"' && c != '\\';
+    }
+}
+
 /*
  * A string at *pp (on its opening quote). Its decoded UTF-8 goes to out when out is set.
  * *escaped tells whether it held an escape (keys with escapes are refused by the caller).
@@ -245,6 +254,10 @@ static int scan_string(const uchar **pp, const uchar *end, Buf *out, int *escape
             }
             p += 8;
         }
+        /* Then byte by byte up to the byte that stopped the word. */
+        while (p < end && PLAIN[*p]) {
+            p++;
+        }
         if (p >= end) {
             return SCAN_REFUSE;
         }
@@ -254,10 +267,6 @@ static int scan_string(const uchar **pp, const uchar *end, Buf *out, int *escape
         }
         if (c < 0x20) {
             return SCAN_REFUSE;
-        }
-        if (c < 0x80 && c != '\\') {
-            p++;
-            continue;
         }
         if (c >= 0x80) {
             size_t n = utf8_length(p, end);
@@ -1494,6 +1503,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__ecs_scan(void) {
+    init_plain();
     if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&OwnedType) < 0) {
         return NULL;
     }
