@@ -31,7 +31,7 @@ from indicia.matching.batch_load import (
     EventTimes,
     load_jsonl,
 )
-from indicia.matching.batch_native import positions
+from indicia.matching.batch_native import gather, positions
 from indicia.matching.batch_plan import SCALAR, Accessor, Column, wide_sql
 from indicia.matching.batch_sources import arrow_accessors, events_table
 from indicia.matching.batch_values import canonical_values, stack_values
@@ -184,13 +184,13 @@ class BatchEngine:
 
             # The value's row, field and text are gathered by position (Arrow take).
             pos = found.column("pos")
-            fallback = values.column(VALUE_COLUMNS[name]).take(pos)
+            fallback = gather(values.column(VALUE_COLUMNS[name]), pos)
             parts.append(
                 pa.table(
                     {
-                        "row": values.column("row").take(pos).cast(pa.int32()),
-                        "fid": values.column("fid").take(pos).cast(pa.int16()),
-                        "matched_value": values.column("canon").take(pos).cast(pa.string()),
+                        "row": gather(values.column("row"), pos).cast(pa.int32()),
+                        "fid": gather(values.column("fid"), pos).cast(pa.int16()),
+                        "matched_value": gather(values.column("canon"), pos).cast(pa.string()),
                         "entry": found.column("entry").cast(pa.int32()),
                         "indicator_value": pc.coalesce(found.column("indicator_value"), fallback),
                         "specificity": found.column("specificity").cast(pa.int32()),

@@ -24,6 +24,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from indicia.matching.batch_native import gather
 from indicia.matching.batch_plan import LIST, SCALAR, Column
 from indicia.matching.batch_schema import (
     PORT,
@@ -62,9 +63,9 @@ class EventTimes:
     def times(self, rows: pa.Array | pa.ChunkedArray) -> pa.Table:
         """(ts, ports...) of these rows, one row each."""
         positions = pc.subtract(rows, self.first) if self.first else rows
-        arrays = {"ts": self.stamps.take(positions)}
+        arrays = {"ts": gather(self.stamps, positions)}
         for name, values in self.ports.items():
-            arrays[name] = values.take(positions)
+            arrays[name] = gather(values, positions)
         return pa.table(arrays)
 
 

@@ -23,6 +23,16 @@ except ImportError:  # pragma: no cover - setup.py builds it on install
 ArrowValues = Any
 
 
+def gather(values: ArrowValues, indices: ArrowValues) -> pa.Array:
+    """``values[indices]``, from one chunk: a take across many chunks was measured at three to
+    four times the cost of joining the chunks first and taking from that."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(indices, pa.ChunkedArray):
+        indices = indices.combine_chunks()
+    return values.take(indices)
+
+
 def positions(count: int) -> pa.Array:
     """0, 1, ... count - 1 as 32-bit integers."""
     if _native is None:
