@@ -24,15 +24,15 @@ from indicia.errors import InputError
 from indicia.gctune import fewer_collections
 from indicia.logs.base import Event
 from indicia.matching.batch_families import Stacked
-from indicia.matching.batch_index import build_index
-from indicia.matching.batch_join import VALUE_COLUMNS, candidates_sql, match_sql
+from indicia.matching.batch_index import KINDS, build_index
+from indicia.matching.batch_join import IDS_SQL, VALUE_COLUMNS, candidates_sql, match_sql
 from indicia.matching.batch_load import (
     FIRST_CHUNK_LINES,
     EventTimes,
     load_jsonl,
 )
 from indicia.matching.batch_native import gather, positions
-from indicia.matching.batch_plan import SCALAR, Accessor, Column, wide_sql
+from indicia.matching.batch_plan import FIELD_NAMES, SCALAR, Accessor, Column, wide_sql
 from indicia.matching.batch_sources import arrow_accessors, events_table
 from indicia.matching.batch_values import canonical_values, stack_values
 from indicia.matching.types import IndicatorEntry, Match, MatchResult, Suppressed
@@ -44,6 +44,11 @@ logger = logging.getLogger(__name__)
 SAMPLE_LINES = FIRST_CHUNK_LINES
 ENTRY_COLUMNS = ("kind", "valid_from", "valid_until", "confidence", "port", "id_type", "id_uuid")
 MATCH_COLUMNS = ("row", "field", "kind", "matched_value", "indicator_id", "indicator_value")
+# The candidates' columns a match is made of; names by number (field id, kind code).
+_PICKED = ["row", "fid", "kind", "matched_value", "indicator_value", "specificity", "entry"]
+_PICKED += ["id_type", "id_uuid"]
+_FIELD_TEXT = pa.array(FIELD_NAMES, pa.string())
+_KIND_TEXT = pa.array(KINDS, pa.string())
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,14 +166,13 @@ class BatchEngine:
         candidates = self._candidates(values.tables)
 
         joined = self._join(candidates, events)
+        joined = joined.append_column("i", positions(joined.num_rows))
         self._con.register("joined", joined)
         now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
-        matches = self._suppress(
-            self._con.sql(
-                match_sql(min_confidence, now_us, sorted(events.ports), repeats=repeats)
-            ).to_arrow_table()
-        )
+        sql = match_sql(min_confidence, now_us, sorted(events.ports), repeats=repeats)
+        kept = self._con.sql(sql).to_arrow_table()
         self._con.unregister("joined")
+        matches = self._suppress(self._matches(joined, kept))
         result = BatchResult(matches, rows, values.total, values.invalid, unreadable)
         self.last_result = result
         return result
@@ -214,6 +218,27 @@ class BatchEngine:
         for name in times.column_names:
             joined = joined.append_column(name, times.column(name))
         return joined
+
+    def _matches(self, joined: pa.Table, kept: pa.Table) -> pa.Table:
+        """The kept candidates (``kept``: position, event time) as the match table, in order."""
+        picked = joined.select(_PICKED).take(kept.column("i").combine_chunks())
+        ids = picked.select(["entry", "id_type", "id_uuid"])
+        self._con.register("picked", ids.append_column("k", positions(ids.num_rows)))
+        indicator_ids = self._con.sql(IDS_SQL).to_arrow_table().column("indicator_id")
+        self._con.unregister("picked")
+        event_us = kept.column("event_us").combine_chunks()
+        return pa.table(
+            {
+                "row": picked.column("row"),
+                "field": gather(_FIELD_TEXT, picked.column("fid")),
+                "kind": gather(_KIND_TEXT, picked.column("kind")),
+                "matched_value": picked.column("matched_value"),
+                "indicator_id": indicator_ids,
+                "indicator_value": picked.column("indicator_value"),
+                "specificity": picked.column("specificity"),
+                "event_time": event_us.cast(pa.timestamp("us", tz="UTC")),
+            }
+        )
 
     def _suppress(self, matches: pa.Table) -> pa.Table:
         """Add the ``warninglist`` column: the list that withholds a match, or null."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from indicia.matching.batch_index import IPV4_BUCKET_BITS, KINDS
-from indicia.matching.batch_plan import FIELD_ID, FIELD_NAMES, literal, quote
+from indicia.matching.batch_index import IPV4_BUCKET_BITS
+from indicia.matching.batch_plan import FIELD_ID, quote
 from indicia.matching.fields import DEFAULT_PORT_FIELD, PORT_FIELDS
 
 # Per value table: the column the indicator's value is taken from when a query leaves it null
@@ -82,22 +82,22 @@ def candidates_sql() -> dict[str, str]:
 def match_sql(
     min_confidence: int, now_us: int, ports: Sequence[str] = (), *, repeats: bool = True
 ) -> str:
-    """The ``joined`` candidates filtered by validity, confidence and port, then ordered.
+    """The ``joined`` candidates kept by validity, confidence and port, in order: (i, event_us).
 
-    ``joined`` holds each candidate with its entry's columns and its event's time (text) and
-    ports: most values match nothing, so only the candidates' times are ever parsed.
+    ``joined`` holds each candidate (``i`` its position) with its entry's columns and its
+    event's time (text) and ports: most values match nothing, so only the candidates' times
+    are ever parsed. The order is, per event and field, the most specific indicator first.
+    Only positions and times come back: the caller gathers the columns in that order, which
+    was measured at half the cost of sorting the wide rows here.
     """
-    # Names by number from a list literal: one element access instead of a long CASE.
-    fields = _list_literal(FIELD_NAMES)
-    kinds = _list_literal(KINDS)
     when = f"coalesce(event_us, {now_us})"
-    # Duplicates (a value under both spellings of a field, or twice in a list) are dropped on
-    # numbers before the texts are built. Without ``repeats`` the input holds one value per
-    # event and field, so no candidate can repeat and the costly DISTINCT is left out.
+    # Duplicates (a value under both spellings of a field, or twice in a list) are dropped
+    # (any one of them: they are alike in every column). Without ``repeats`` the input holds
+    # one value per event and field, so no candidate can repeat and the DISTINCT is left out.
     distinct = "DISTINCT ON (row, fid, matched_value, entry)" if repeats else ""
     return f"""
         WITH kept AS (
-            SELECT {distinct} *
+            SELECT {distinct} i, row, fid, matched_value, specificity, entry, event_us
             FROM (
                 SELECT *, epoch_us(TRY_CAST(ts AS TIMESTAMPTZ)) AS event_us,
                        {_port_sql(ports)} AS event_port
@@ -107,14 +107,21 @@ def match_sql(
               AND ({min_confidence} = 0 OR confidence >= {min_confidence})
               AND (entry_port IS NULL OR entry_port = event_port)
         )
-        SELECT n.row, {fields}[n.fid + 1] AS field, {kinds}[n.kind + 1] AS kind,
-               n.matched_value, {_indicator_id()} AS indicator_id, n.indicator_value,
-               n.specificity, make_timestamptz(n.event_us) AS event_time
-        FROM kept n
-        LEFT JOIN id_types t ON t.id_type = n.id_type
-        LEFT JOIN odd_ids o ON o.entry = n.entry
-        ORDER BY n.row, n.fid, n.matched_value, n.specificity DESC, n.entry
+        SELECT i, event_us FROM kept
+        ORDER BY row, fid, matched_value, specificity DESC, entry
     """
+
+
+# The identifier of each picked entry, in the order of ``k``: the type prefix and UUID as
+# text, or the identifier as stored when it is not of that form.
+IDS_SQL = """
+    SELECT coalesce(o.indicator_id, t.prefix || '--' || CAST(n.id_uuid AS VARCHAR))
+        AS indicator_id
+    FROM picked n
+    LEFT JOIN id_types t ON t.id_type = n.id_type
+    LEFT JOIN odd_ids o ON o.entry = n.entry
+    ORDER BY n.k
+"""
 
 
 def _port_sql(ports: Sequence[str]) -> str:
@@ -128,11 +135,3 @@ def _port_sql(ports: Sequence[str]) -> str:
     if not cases:
         return f"CAST({default} AS INTEGER)"
     return f"CAST(CASE fid {' '.join(cases)} ELSE {default} END AS INTEGER)"
-
-
-def _list_literal(names: Sequence[str]) -> str:
-    return "[" + ", ".join(literal(name) for name in names) + "]"
-
-
-def _indicator_id() -> str:
-    return "coalesce(o.indicator_id, t.prefix || '--' || CAST(n.id_uuid AS VARCHAR))"
