@@ -240,3 +240,69 @@ def test_lines_longer_than_a_block_are_read_whole(
 
     assert loaded.lines == 7 and loaded.unreadable == ()
     assert _view(loaded)["rows"]["source.ip"] == [[f"192.0.2.{n}"] for n in range(1, 8)]
+
+
+# ---- regressions from QA: inputs where the two paths once disagreed ----
+
+
+def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, Any]]:
+    with_scanner = _view(load_jsonl(path))
+    with monkeypatch.context() as patch:
+        patch.setattr(batch_load, "_SCANNER", None)
+        return with_scanner, _view(load_jsonl(path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"source":{"ip":"192.0.2.1"},"x":1e400}\n',
+        b'{"source":{"ip":"192.0.2.2"},"x":-1e400}\n{"source":{"ip":"192.0.2.1"}}\n',
+    ],
+)
+def test_a_number_beyond_double_range_is_still_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: bytes
+) -> None:
+    # RFC 8259 6 lets a reader limit the range of numbers, not reject the line.
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(text)
+    scanned, plain = _both(path, monkeypatch)
+    assert scanned == plain
+    assert plain["unreadable"] == ()
+    assert plain["rows"]["source.ip"][0] == ["192.0.2.1" if b"-1e400" not in text else "192.0.2.2"]
+
+
+def test_nan_is_still_not_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"source":{"ip":"192.0.2.1"},"x":NaN,"y":1e400}\n')
+    scanned, plain = _both(path, monkeypatch)
+    assert scanned == plain and plain["unreadable"] == (1,)
+
+
+def test_a_port_column_of_only_out_of_range_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"source":{"port":4294967296}}\n')
+    scanned, plain = _both(path, monkeypatch)
+    assert scanned == plain
+    assert plain["ports"] == {"source.port": [None]}
+
+
+def test_a_block_after_a_scanned_block_reads_as_if_msgspec_had_read_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1000 scanned lines, then one whose unknown field holds invalid UTF-8: msgspec's typed
+    # decoder skips that field once its schema knows source.ip, so the line is readable.
+    path = Path(__file__).parent / "scan_cases" / "invalid_utf8_after_scanned_block.jsonl"
+    scanned, plain = _both(path, monkeypatch)
+    assert scanned == plain
+    assert plain["lines"] == 1001 and plain["unreadable"] == ()
+
+
+def test_a_scanner_is_set_up_once() -> None:
+    from indicia.matching import _ecs_scan
+
+    scanner = _ecs_scan.Scanner([((b"a",), _ecs_scan.VALUE)])
+    with pytest.raises(RuntimeError):
+        scanner.__init__([((b"b%d" % n,), _ecs_scan.VALUE) for n in range(400)])
+    assert scanner.scan(b'{"a":"x"}\n') is not None

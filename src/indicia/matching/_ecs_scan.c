@@ -586,12 +586,10 @@ static int read_port(Scan *scan, Column *c, const uchar **pp, const uchar *end, 
     if (buf_put_i32(&c->offsets, fits ? (int32_t)value : 0) < 0) {
         return SCAN_NOMEM;
     }
-    if (fits) {
-        if (set_bit(&c->valid, scan->bitmap_bytes, row) < 0) {
-            return SCAN_NOMEM;
-        }
-        c->present = 1;
+    if (fits && set_bit(&c->valid, scan->bitmap_bytes, row) < 0) {
+        return SCAN_NOMEM;
     }
+    c->present = 1; /* the column exists even when its only value is no port */
     c->filled = row + 1;
     *pp = p;
     return SCAN_OK;
@@ -776,7 +774,12 @@ static PyObject *take_bytes(Buf *b) {
 
 static PyObject *bitmap_bytes(Buf *bitmap, size_t bytes) {
     if (bitmap->data == NULL) {
-        return PyBytes_FromStringAndSize(NULL, 0);
+        /* No row holds a value (a port out of range, say): every bit clear. */
+        bitmap->data = calloc(bytes ? bytes : 1, 1);
+        if (bitmap->data == NULL) {
+            return PyErr_NoMemory();
+        }
+        bitmap->cap = bytes ? bytes : 1;
     }
     bitmap->len = bytes;
     return take_bytes(bitmap);
@@ -911,49 +914,69 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O", names, &spellings)) {
         return -1;
     }
-    PyObject *items = PySequence_Fast(spellings, "spellings must be a sequence");
+    if (self->nodes != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a Scanner is set up once");
+        return -1;
+    }
+    /* A tuple copy: nothing the items run (a role's __index__, say) can change it. */
+    PyObject *items = PySequence_Tuple(spellings);
     if (items == NULL) {
         return -1;
     }
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+    Py_ssize_t count = PyTuple_GET_SIZE(items);
     Py_ssize_t capacity = 0;
+    int *roles = PyMem_Calloc((size_t)count + 1, sizeof(int));
+    if (roles == NULL) {
+        Py_DECREF(items);
+        PyErr_NoMemory();
+        return -1;
+    }
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *pair = PySequence_Fast_GET_ITEM(items, i);
+        PyObject *pair = PyTuple_GET_ITEM(items, i);
         PyObject *keys;
         int role;
-        if (!PyArg_ParseTuple(pair, "O!i", &PyTuple_Type, &keys, &role)) {
+        if (!PyTuple_Check(pair) || !PyArg_ParseTuple(pair, "O!i", &PyTuple_Type, &keys, &role)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "a spelling is a (keys, role) tuple");
+            }
+            PyMem_Free(roles);
             Py_DECREF(items);
             return -1;
         }
         if (role < ROLE_VALUE || role > ROLE_ABSENT || PyTuple_GET_SIZE(keys) == 0) {
             PyErr_SetString(PyExc_ValueError, "a spelling needs keys and a known role");
+            PyMem_Free(roles);
             Py_DECREF(items);
             return -1;
         }
+        roles[i] = role;
         capacity += PyTuple_GET_SIZE(keys);
     }
     if (capacity >= HASH_SLOTS / 2) {
         PyErr_SetString(PyExc_ValueError, "too many spelling keys");
+        PyMem_Free(roles);
         Py_DECREF(items);
         return -1;
     }
     self->nodes = PyMem_Calloc((size_t)capacity + 1, sizeof(Node));
     if (self->nodes == NULL) {
+        PyMem_Free(roles);
         Py_DECREF(items);
         PyErr_NoMemory();
         return -1;
     }
     self->column_count = (int)count;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *pair = PySequence_Fast_GET_ITEM(items, i);
+        PyObject *pair = PyTuple_GET_ITEM(items, i);
         PyObject *keys = PyTuple_GET_ITEM(pair, 0);
-        int role = (int)PyLong_AsLong(PyTuple_GET_ITEM(pair, 1));
+        int role = roles[i];
         int parent = -1;
         Py_ssize_t depth = PyTuple_GET_SIZE(keys);
         for (Py_ssize_t k = 0; k < depth; k++) {
             PyObject *key = PyTuple_GET_ITEM(keys, k);
             if (!PyBytes_Check(key)) {
                 PyErr_SetString(PyExc_TypeError, "spelling keys must be bytes");
+                PyMem_Free(roles);
                 Py_DECREF(items);
                 return -1;
             }
@@ -964,6 +987,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
             if (found >= 0) {
                 if (last || self->nodes[found].role != ROLE_NODE) {
                     PyErr_SetString(PyExc_ValueError, "spellings overlap");
+                    PyMem_Free(roles);
                     Py_DECREF(items);
                     return -1;
                 }
@@ -985,6 +1009,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
             parent = index;
         }
     }
+    PyMem_Free(roles);
     Py_DECREF(items);
     return 0;
 }

@@ -13,6 +13,7 @@ read exactly as the msgspec path does, and otherwise hands the whole block to th
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -183,8 +184,13 @@ def load_jsonl(path: Path) -> Loaded:
         scanned = scanner.scan(block) if scanner else None
         if scanned is not None:
             rows, found = scanned
-            columns.add_arrays(rows, _scanned_arrays(rows, found))
+            arrays = _scanned_arrays(rows, found)
+            columns.add_arrays(rows, arrays)
             line += rows
+            # The msgspec path's schema learns the spellings, as if it had read the block.
+            seen = {spelling for spelling, _, _ in arrays}
+            if not seen <= schema.used:
+                schema = build_schema(schema.used | seen)
             continue
         for first, count, chunk in _pieces(line, bytes(block)):
             schema, documents, bad = _decode_chunk(schema, chunk, count)
@@ -348,6 +354,12 @@ def _loose(schema: Schema, line: bytes) -> tuple[Any, set[Spelling], bool]:
         return schema.empty, set(), True
     try:
         raw = msgspec.json.decode(line)
+    except msgspec.ValidationError:
+        # A number beyond a double's range ("1e400") is still JSON (RFC 8259 6 lets a reader
+        # limit the range, not reject the text): read the line with those numbers as infinite.
+        raw = _with_huge_numbers(line)
+        if raw is None:
+            return schema.empty, set(), False
     except msgspec.DecodeError:
         return schema.empty, set(), False
     if not isinstance(raw, dict):
@@ -356,6 +368,19 @@ def _loose(schema: Schema, line: bytes) -> tuple[Any, set[Spelling], bool]:
     if not found <= schema.used:
         return schema.empty, found, True
     return msgspec.convert(kept, schema.document), found, True
+
+
+def _with_huge_numbers(line: bytes) -> Any:
+    """The line decoded by the standard library, which takes any number; None if it is not
+    strict JSON after all (NaN and Infinity are not JSON)."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(line, parse_constant=constant)
+    except ValueError:
+        return None
 
 
 def _loaded(columns: _Columns, unreadable: tuple[int, ...]) -> Loaded:
