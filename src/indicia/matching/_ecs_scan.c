@@ -389,6 +389,21 @@ static int skip_literal(const uchar **pp, const uchar *end, const char *word, si
 
 static int parse_object(Scan *scan, const uchar **pp, const uchar *end, int node, int depth);
 
+/* After an array element or an object member: 1 at a comma (*pp on the next item), 0 at the
+   closing bracket (*pp past it), -1 at anything else. */
+static int next_item(const uchar **pp, const uchar *end, uchar closer) {
+    const uchar *p = skip_ws(*pp, end);
+    if (p < end && *p == ',') {
+        *pp = skip_ws(p + 1, end);
+        return 1;
+    }
+    if (p < end && *p == closer) {
+        *pp = p + 1;
+        return 0;
+    }
+    return -1;
+}
+
 static int skip_value(Scan *scan, const uchar **pp, const uchar *end, int depth) {
     if (*pp >= end) {
         return SCAN_REFUSE;
@@ -412,16 +427,11 @@ static int skip_value(Scan *scan, const uchar **pp, const uchar *end, int depth)
             if (rc != SCAN_OK) {
                 return rc;
             }
-            p = skip_ws(p, end);
-            if (p < end && *p == ',') {
-                p = skip_ws(p + 1, end);
-                continue;
+            int more = next_item(&p, end, ']');
+            if (more <= 0) {
+                *pp = p;
+                return more < 0 ? SCAN_REFUSE : SCAN_OK;
             }
-            if (p < end && *p == ']') {
-                *pp = p + 1;
-                return SCAN_OK;
-            }
-            return SCAN_REFUSE;
         }
     }
     case 't':
@@ -530,18 +540,20 @@ static int read_string_list(Scan *scan, Column *c, const uchar **pp, const uchar
                 return SCAN_NOMEM;
             }
             c->children++;
-            p = skip_ws(p, end);
-            if (p < end && *p == ',') {
-                p = skip_ws(p + 1, end);
-                continue;
+            int more = next_item(&p, end, ']');
+            if (more < 0) {
+                return SCAN_REFUSE;
             }
-            break;
+            if (more == 0) {
+                break;
+            }
         }
-    }
-    if (p >= end || *p != ']') {
+    } else if (p < end) {
+        p++; /* the closing bracket of an empty array */
+    } else {
         return SCAN_REFUSE;
     }
-    *pp = p + 1;
+    *pp = p;
     if (buf_put_i32(&c->list_offsets, c->children) < 0 ||
         set_bit(&c->list_valid, scan->bitmap_bytes, row) < 0) {
         return SCAN_NOMEM;
@@ -675,16 +687,11 @@ static int parse_object(Scan *scan, const uchar **pp, const uchar *end, int node
         if (rc != SCAN_OK) {
             return rc;
         }
-        p = skip_ws(p, end);
-        if (p < end && *p == ',') {
-            p = skip_ws(p + 1, end);
-            continue;
+        int more = next_item(&p, end, '}');
+        if (more <= 0) {
+            *pp = p;
+            return more < 0 ? SCAN_REFUSE : SCAN_OK;
         }
-        if (p < end && *p == '}') {
-            *pp = p + 1;
-            return SCAN_OK;
-        }
-        return SCAN_REFUSE;
     }
 }
 
@@ -1053,72 +1060,6 @@ static int64_t ipv4_number(const uchar *p, size_t n) {
 }
 
 /*
- * ipv4_numbers(length, offset, validity, offsets, data) -> (validity, values): for an Arrow
- * string array's buffers, the uint32 number of each value that is a canonical dotted quad;
- * null for any other value (the caller's slower checks decide those).
- */
-static PyObject *ipv4_numbers(PyObject *module, PyObject *args) {
-    Py_ssize_t length, offset;
-    PyObject *validity_obj;
-    Py_buffer offsets, data, validity = {0};
-    (void)module;
-    if (!PyArg_ParseTuple(args, "nnOy*y*", &length, &offset, &validity_obj, &offsets, &data)) {
-        return NULL;
-    }
-    PyObject *result = NULL;
-    int has_validity = validity_obj != Py_None;
-    if (has_validity && PyObject_GetBuffer(validity_obj, &validity, PyBUF_SIMPLE) < 0) {
-        goto done;
-    }
-    if (length < 0 || offset < 0 ||
-        (size_t)offsets.len < ((size_t)(offset + length) + 1) * sizeof(int32_t) ||
-        (has_validity && (size_t)validity.len * 8 < (size_t)(offset + length))) {
-        PyErr_SetString(PyExc_ValueError, "buffers too short for the array");
-        goto done;
-    }
-    const int32_t *ends = offsets.buf;
-    const uchar *bytes = data.buf;
-    const uchar *bits = validity.buf;
-    Buf valid = {0}, values = {0};
-    size_t bitmap = ((size_t)length + 7) / 8;
-    if (buf_reserve(&valid, bitmap ? bitmap : 1) < 0 ||
-        buf_reserve(&values, ((size_t)length + 1) * sizeof(uint32_t)) < 0) {
-        buf_free(&valid);
-        buf_free(&values);
-        PyErr_NoMemory();
-        goto done;
-    }
-    memset(valid.data, 0, bitmap ? bitmap : 1);
-    valid.len = bitmap;
-    uint32_t *out = (uint32_t *)(void *)values.data;
-    for (Py_ssize_t i = 0; i < length; i++) {
-        Py_ssize_t at = offset + i;
-        out[i] = 0;
-        if (has_validity && !(bits[at >> 3] & (1u << (at & 7)))) {
-            continue;
-        }
-        int32_t start = ends[at], stop = ends[at + 1];
-        if (start < 0 || stop < start || (Py_ssize_t)stop > data.len) {
-            continue;
-        }
-        int64_t number = ipv4_number(bytes + start, (size_t)(stop - start));
-        if (number >= 0) {
-            out[i] = (uint32_t)number;
-            valid.data[i >> 3] |= (uchar)(1u << (i & 7));
-        }
-    }
-    values.len = (size_t)length * sizeof(uint32_t);
-    result = Py_BuildValue("(NN)", take_bytes(&valid), take_bytes(&values));
-done:
-    if (has_validity && validity.obj != NULL) {
-        PyBuffer_Release(&validity);
-    }
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&data);
-    return result;
-}
-
-/*
  * The fast shapes of batch_plan (FAST_DOMAIN_RE, FAST_URL_RE, DOT_SEGMENT_RE) and the name
  * rules of batch_families._fast_name, as code. A value they accept is canonical as it is (or
  * with the root path added); anything else goes to the Python pass, so these checks may be
@@ -1294,6 +1235,41 @@ static int bitmap_new(Buf *b, Py_ssize_t length) {
     memset(b->data, 0, bytes ? bytes : 1);
     b->len = bytes;
     return 0;
+}
+
+/* ipv4_numbers(length, offset, validity, offsets, data) -> (validity, values): for an Arrow
+   string array's buffers, the uint32 number of each value that is a canonical dotted quad;
+   null for any other value (the caller's slower checks decide those). */
+static PyObject *ipv4_numbers(PyObject *module, PyObject *args) {
+    (void)module;
+    StringArg a;
+    PyObject *result = NULL;
+    Buf valid = {0}, values = {0};
+    if (string_arg(args, &a) < 0) {
+        goto done;
+    }
+    if (bitmap_new(&valid, a.length) < 0 ||
+        buf_reserve(&values, ((size_t)a.length + 1) * sizeof(uint32_t)) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint32_t *out = (uint32_t *)(void *)values.data;
+    for (Py_ssize_t i = 0; i < a.length; i++) {
+        size_t n;
+        const uchar *p = string_at(&a, i, &n);
+        int64_t number = p == NULL ? -1 : ipv4_number(p, n);
+        out[i] = number < 0 ? 0 : (uint32_t)number;
+        if (number >= 0) {
+            valid.data[i >> 3] |= (uchar)(1u << (i & 7));
+        }
+    }
+    values.len = (size_t)a.length * sizeof(uint32_t);
+    result = Py_BuildValue("(NN)", take_bytes(&valid), take_bytes(&values));
+done:
+    buf_free(&valid);
+    buf_free(&values);
+    string_arg_release(&a);
+    return result;
 }
 
 /* fast_names(length, offset, validity, offsets, data) -> bitmap of the values already canonical
