@@ -306,3 +306,35 @@ def test_a_scanner_is_set_up_once() -> None:
     with pytest.raises(RuntimeError):
         scanner.__init__([((b"b%d" % n,), _ecs_scan.VALUE) for n in range(400)])
     assert scanner.scan(b'{"a":"x"}\n') is not None
+
+
+@pytest.mark.parametrize(
+    ("line", "unreadable"),
+    [
+        # Deeper than msgspec goes: that line is unreadable, the run goes on.
+        (b'{"x":' + b"[" * 5000 + b"]" * 5000 + b"}", (2,)),
+        # The typed decoder skips a huge number in a field nothing reads.
+        (b'{"x":' + b"9" * 5000 + b"}", ()),
+    ],
+    ids=["nested-5000-deep", "integer-of-5000-digits"],
+)
+def test_a_line_no_reader_here_takes_costs_that_line_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: bytes, unreadable: tuple[int, ...]
+) -> None:
+    path = tmp_path / "events.jsonl"
+    good = b'{"source":{"ip":"192.0.2.1"}}\n'
+    path.write_bytes(good + line + b"\n" + good)
+    scanned, plain = _both(path, monkeypatch)
+    assert scanned == plain
+    assert plain["lines"] == 3 and plain["unreadable"] == unreadable
+    assert plain["rows"]["source.ip"] == [["192.0.2.1"], [], ["192.0.2.1"]]
+
+
+def test_match_jsonl_reads_a_device_and_refuses_a_folder(tmp_path: Path) -> None:
+    from indicia.errors import InputError
+    from indicia.matching.batch import BatchEngine
+
+    engine = BatchEngine()
+    assert engine.match_jsonl("/dev/null").rows == 0
+    with pytest.raises(InputError, match="a folder"):
+        engine.match_jsonl(tmp_path)

@@ -53,6 +53,9 @@ static int buf_reserve(Buf *b, size_t extra) {
 }
 
 static int buf_put(Buf *b, const void *bytes, size_t n) {
+    if (n == 0) {
+        return 0; /* and no memcpy from or to a null pointer */
+    }
     if (buf_reserve(b, n) < 0) {
         return -1;
     }
@@ -337,8 +340,13 @@ static int scan_string(const uchar **pp, const uchar *end, Buf *out, int *escape
     return SCAN_OK;
 }
 
+/* Number literals longer than this are left to msgspec's path, which decides what a reader
+   may make of them (Python refuses integers of more than 4300 digits). */
+#define MAX_NUMBER_TEXT 64
+
 static int skip_number(const uchar **pp, const uchar *end) {
     const uchar *p = *pp;
+    const uchar *first = p;
     if (p < end && *p == '-') {
         p++;
     }
@@ -374,6 +382,9 @@ static int skip_number(const uchar **pp, const uchar *end) {
         while (p < end && *p >= '0' && *p <= '9') {
             p++;
         }
+    }
+    if (p - first > MAX_NUMBER_TEXT) {
+        return SCAN_REFUSE;
     }
     *pp = p;
     return SCAN_OK;

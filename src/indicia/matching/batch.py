@@ -117,7 +117,9 @@ class BatchEngine:
     ) -> BatchResult:
         """Match a file of ECS JSON lines; a match's row is its 1-based line number."""
         file = Path(path)
-        if not file.is_file():
+        if file.is_dir():
+            raise InputError(str(file), "a folder, not a file of JSON lines")
+        if not file.exists():
             raise InputError(str(file), "no such file")
         logger.debug("matching %s (%s)", file, source)
         # Decoding makes millions of short-lived tuples and lists: collect them less often.

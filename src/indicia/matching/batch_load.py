@@ -277,8 +277,9 @@ def _blocks(path: Path, block_bytes: int) -> Iterator[memoryview]:
                 yield from _lent(view, end)
             while True:
                 # Keep the unfinished last line, then fill up behind it.
-                buffer[: held - end] = buffer[end:held]
-                held -= end
+                if end:
+                    buffer[: held - end] = buffer[end:held]
+                    held -= end
                 if len(buffer) - held < block_bytes:
                     view.release()
                     buffer.extend(bytes(len(buffer)))  # a line longer than a block: grow
@@ -286,8 +287,9 @@ def _blocks(path: Path, block_bytes: int) -> Iterator[memoryview]:
                 read = stream.readinto(view[held:])
                 if not read:
                     break
+                # Only the new bytes can hold the last line end (a long line is read once).
+                end = buffer.rfind(b"\n", held, held + read) + 1
                 held += read
-                end = buffer.rfind(b"\n", 0, held) + 1
                 if end:
                     yield from _lent(view, end)
             if held:
@@ -305,12 +307,17 @@ def _lent(view: memoryview, end: int) -> Iterator[memoryview]:
         piece.release()
 
 
+# What a typed decode of untrusted lines may raise: a line nested too deep for msgspec raises
+# RecursionError, which must cost that line, not the run.
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+
+
 def _decode_chunk(schema: Schema, chunk: bytes, lines: int) -> tuple[Schema, list[Any], list[int]]:
     """The chunk's documents (one per line, empty for a bad line) and its bad lines' offsets."""
     if not _may_hold_two_objects(chunk):
         try:
             documents = schema.decoder.decode_lines(chunk)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _DECODE_ERRORS:
             documents = None
         if documents is not None and len(documents) == lines:
             return schema, documents, []
@@ -336,7 +343,7 @@ def _decode_lines(schema: Schema, lines: list[bytes]) -> tuple[Schema, list[Any]
         try:
             documents.append(schema.decoder.decode(line))
             continue
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _DECODE_ERRORS:
             pass
         document, spellings, readable = _loose(schema, line)
         if not spellings <= schema.used:
@@ -354,6 +361,8 @@ def _loose(schema: Schema, line: bytes) -> tuple[Any, set[Spelling], bool]:
         return schema.empty, set(), True
     try:
         raw = msgspec.json.decode(line)
+    except RecursionError:
+        return schema.empty, set(), False  # nested deeper than any reader here goes
     except msgspec.ValidationError:
         # A number beyond a double's range ("1e400") is still JSON (RFC 8259 6 lets a reader
         # limit the range, not reject the text): read the line with those numbers as infinite.
@@ -379,7 +388,7 @@ def _with_huge_numbers(line: bytes) -> Any:
 
     try:
         return json.loads(line, parse_constant=constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # also an integer of more than 4300 digits
         return None
 
 
