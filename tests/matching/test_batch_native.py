@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -207,4 +209,36 @@ def test_suffixes_give_each_parent_domain_asked_for() -> None:
             (1, "evil.example", "evil.example", 2),
         ],
         key=repr,
+    )
+
+
+def test_without_the_extension_the_engine_matches_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every odd-input case of the loader, matched once with the C paths and once with none.
+    from test_batch_load import CASES, ENTRIES
+
+    from indicia.matching import batch_load
+    from indicia.matching.batch import BatchEngine
+
+    engine = BatchEngine()
+    engine.load(ENTRIES)
+    text = "".join(
+        case["text"] if case["text"].endswith("\n") else case["text"] + "\n" for case in CASES
+    )
+    path = tmp_path / "events.jsonl"
+    path.write_text(text, "utf-8")
+
+    native = engine.match_jsonl(path)
+    monkeypatch.setattr(batch_native, "_native", None)
+    monkeypatch.setattr(batch_load, "_SCANNER", None)
+    plain = engine.match_jsonl(path)
+
+    assert native.matches.num_rows > 5
+    assert native.matches.to_pylist() == plain.matches.to_pylist()
+    assert (native.rows, native.values, native.invalid_values, native.unreadable_lines) == (
+        plain.rows,
+        plain.values,
+        plain.invalid_values,
+        plain.unreadable_lines,
     )
