@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from indicia.arrowpool import system_allocator
 from indicia.errors import InputError
 from indicia.gctune import fewer_collections
 from indicia.logs.base import Event
@@ -79,7 +80,8 @@ class BatchEngine:
 
     def load(self, entries: Iterable[IndicatorEntry]) -> None:
         """Replace the engine's indicators with these."""
-        self.index = build_index(entries, self._con)
+        with system_allocator():
+            self.index = build_index(entries, self._con)
         self._register()
         logger.info("batch index holds %d entries in %d bytes", self.index.count, self.index.nbytes)
 
@@ -101,6 +103,12 @@ class BatchEngine:
 
         What was read (values, invalid values) is in :attr:`last_result`.
         """
+        with system_allocator():
+            return self._match_arrow(table, source, path, min_confidence)
+
+    def _match_arrow(
+        self, table: pa.Table, source: str, path: str, min_confidence: int
+    ) -> pa.Table:
         flat = _flatten(table)
         self._con.register("events_src", flat)
         accessors, ports = arrow_accessors(flat.schema)
@@ -123,7 +131,7 @@ class BatchEngine:
             raise InputError(str(file), "no such file")
         logger.debug("matching %s (%s)", file, source)
         # Decoding makes millions of short-lived tuples and lists: collect them less often.
-        with fewer_collections():
+        with fewer_collections(), system_allocator():
             return self._match_loaded(file, min_confidence)
 
     def _match_loaded(self, file: Path, min_confidence: int) -> BatchResult:
