@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,9 @@ from hypothesis import strategies as st
 from indicia.errors import InputError
 from indicia.logs import cef
 from indicia.logs.base import Event, Unreadable
+from indicia.matching.batch import BatchEngine
+from indicia.matching.run import default_warninglists
+from indicia.matching.types import IndicatorEntry
 
 from .manifest_check import check_entry, manifest_cases, run_file
 
@@ -50,6 +54,26 @@ def test_field_case(case_id: str) -> None:
     assert event.fields["url.domain"] == "shop.example.com"
     assert event.fields["cef.note"] == expected["cs1"]
     assert event.fields["destination.ip"] == expected["dst"]
+
+
+@pytest.mark.parametrize("case_id", ["C025"])
+def test_field_case_url_indicator_alerts_with_the_default_warninglists(case_id: str) -> None:
+    # example.com is on the top-site lists; a URL with a path on it is still a specific resource.
+    case = _case(case_id)
+    (key,) = [k for k, v in case["expected"].items() if k.startswith("url_indicator_")]
+    url = key.removeprefix("url_indicator_")
+    entry = IndicatorEntry("indicator--c025", "url", url, datetime(2020, 1, 1, tzinfo=UTC))
+    engine = BatchEngine(warninglists=default_warninglists())
+    engine.load([entry])
+
+    results = list(engine.match([_event(case["input"])]))
+
+    assert case["expected"][key] == "matches"
+    # request fills url.full and url.original; both are hits, neither withheld.
+    assert sorted((type(r).__name__, r.indicator_id, r.field) for r in results) == [
+        ("Match", "indicator--c025", "url.full"),
+        ("Match", "indicator--c025", "url.original"),
+    ]
 
 
 @pytest.mark.parametrize(
