@@ -95,6 +95,33 @@ def test_revocation_is_permanent(store: Store) -> None:
     assert store.get(BASE["id"])["revoked"] is True
 
 
+@pytest.mark.parametrize("revoked_first", [True, False], ids=["revoked-first", "revoked-last"])
+def test_revocation_is_permanent_inside_one_batch(store: Store, revoked_first: bool) -> None:
+    # A C014 variant: the revoked version and a newer un-revoked one in one bundle.
+    revoked = prepare(version("2024-02-01T00:00:00.000Z", revoked=True))
+    unrevoked = prepare(version("2024-03-01T00:00:00.000Z", revoked=False))
+    batch = [revoked, unrevoked] if revoked_first else [unrevoked, revoked]
+    result = store.upsert(batch)
+
+    assert (result.created, result.updated, result.unchanged) == (1, 0, 0)
+    assert result.rejected == [
+        (BASE["id"], "revocation is permanent: a later version that is not revoked is ignored")
+    ]
+    assert store.get(BASE["id"])["modified"] == "2024-02-01T00:00:00.000Z"
+    assert store.get(BASE["id"])["revoked"] is True
+    assert list(matchable_entries(store.engine)) == []
+
+
+def test_a_newer_revoked_version_in_one_batch_supersedes(store: Store) -> None:
+    first = prepare(version("2024-01-01T00:00:00.000Z"))
+    revoked = prepare(version("2024-02-01T00:00:00.000Z", revoked=True))
+    again = prepare(version("2024-03-01T00:00:00.000Z", revoked=True, name="still revoked"))
+    result = store.upsert([again, first, revoked])
+
+    assert (result.created, result.unchanged, result.rejected) == (1, 2, [])
+    assert store.get(BASE["id"])["name"] == "still revoked"
+
+
 def test_same_version_with_different_content_is_flagged(store: Store) -> None:
     a = version("2024-01-01T00:00:00.000Z", name="one")
     b = version("2024-01-01T00:00:00.000Z", name="two")

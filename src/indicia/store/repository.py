@@ -54,26 +54,42 @@ class UpsertResult:
         self.notices.extend(other.notices)
 
 
+REVOCATION_IS_PERMANENT = "revocation is permanent: a later version that is not revoked is ignored"
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
 def _newest_per_id(batch: Sequence[Prepared], result: UpsertResult) -> dict[str, Prepared]:
-    """Keep the newest version of each id in the batch, whatever the order (STIX 2.1 3.6)."""
+    """Keep the newest version of each id in the batch, whatever the order (STIX 2.1 3.6).
+
+    Revocation is permanent inside a batch too: a version newer than a revoked one that is not
+    revoked itself is rejected, and the revoked version stays the newest.
+    """
     newest = dict(zip([item.row[0] for item in batch], batch, strict=True))
     if len(newest) == len(batch):
         return newest  # no id twice, the common case: nothing to choose
-    newest = {}
+    versions: dict[str, list[Prepared]] = {}
     for item in batch:
-        object_id = item.row[0]
-        seen = newest.get(object_id)
-        if seen is None or item.version > seen.version:
-            newest[object_id] = item
-        elif item.version == seen.version and item.json != seen.json:
-            result.notices.append(
-                f"{object_id}: two different objects share modified {item.version}; kept the first"
-            )
+        versions.setdefault(item.row[0], []).append(item)
+    for object_id, items in versions.items():
+        # A stable sort: of two equal versions, the one first in the batch comes first.
+        ordered = sorted(items, key=lambda item: item.version)
+        kept = ordered[0]
+        for item in ordered[1:]:
+            if item.version == kept.version:
+                if item.json != kept.json:
+                    result.notices.append(
+                        f"{object_id}: two different objects share modified {item.version}; "
+                        "kept the first"
+                    )
+            elif kept.revoked and not item.revoked:
+                result.rejected.append((object_id, REVOCATION_IS_PERMANENT))
+            else:
+                kept = item
+        newest[object_id] = kept
     return newest
 
 
@@ -124,7 +140,7 @@ class Store:
         """Write a batch atomically: all of it lands, or (on error) none of it."""
         result = UpsertResult()
         newest = _newest_per_id(batch, result)
-        result.unchanged += len(batch) - len(newest)
+        result.unchanged += len(batch) - len(newest) - len(result.rejected)
         group = self._group
         if group is not None and group.thread == threading.get_ident():
             fresh, newer = self._write_in_group(group, newest, result)
@@ -371,8 +387,7 @@ class Store:
             elif item.version <= stored[0]:
                 result.unchanged += 1
             elif stored[1] and not item.revoked:
-                reason = "revocation is permanent: a later version that is not revoked is ignored"
-                result.rejected.append((object_id, reason))
+                result.rejected.append((object_id, REVOCATION_IS_PERMANENT))
             else:
                 newer.append(item)
         return fresh, newer
