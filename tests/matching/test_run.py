@@ -95,6 +95,34 @@ def test_rerun_of_the_same_logs_does_not_double_alerts(sqlite_store: Store) -> N
     assert list_indicators(sqlite_store.engine, IndicatorQuery())[0]["alert_count"] == 2
 
 
+def test_a_file_matched_again_without_the_others_adds_nothing(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    # The alert starts in the debug log; matching the analytical log alone again and again
+    # meets only events the alert has counted already.
+    dns = DATA / "logs" / "dns"
+    debug, analytical = dns / "windows-dns-debug.log", dns / "windows-dns-analytical.jsonl"
+    add_indicator(
+        sqlite_store, "c2.example-bad.net", Classification(valid_from=SUNBURST_FROM, confidence=85)
+    )
+    options = MatchOptions(fmt="windows-dns")
+    first = match_logs(sqlite_store, [debug, analytical], options)
+    assert [a["count"] for a in first.alerts] == [5]
+
+    for _ in range(3):
+        again = match_logs(sqlite_store, [analytical], options)
+        assert (again.alerts_created, again.alerts_folded) == (0, 1)
+
+    assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [5]
+
+    # A copy under another name is another log: its two hits count once, and not again.
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(analytical.read_bytes())
+    for _ in range(2):
+        match_logs(sqlite_store, [copy], options)
+    assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [7]
+
+
 def test_indicator_not_yet_valid_at_event_time_does_not_match_but_hunts(
     sqlite_store: Store,
 ) -> None:

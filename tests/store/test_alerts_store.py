@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import orjson
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
 
 from indicia.errors import NotFoundError
 from indicia.matching.alerts import Alert
@@ -223,3 +229,162 @@ def test_two_writers_at_once_fold_into_one_alert(store: Store) -> None:
 
     assert errors == []
     assert [r["count"] for r in list_alerts(store.engine)] == [4]
+
+
+# -- which events an alert has counted (``seen``) -----------------------------------------
+
+
+def _events(*refs: tuple[str, int, int | None]) -> Alert:
+    """An alert of events (file, line, minutes after SEEN or None for no time), as a run makes."""
+    times = [SEEN + timedelta(minutes=m) for _, _, m in refs if m is not None] or [SEEN]
+    return replace(
+        _alert(1),
+        id=f"alert--{uuid.uuid4()}",
+        first_seen=min(times),
+        last_seen=max(times),
+        raw_ref=f"{refs[0][0]}:{refs[0][1]}",
+        count=len(refs),
+        events=[
+            (path, line, None if m is None else SEEN + timedelta(minutes=m))
+            for path, line, m in refs
+        ],
+    )
+
+
+def _count(store: Store) -> list[int]:
+    return [row["count"] for row in list_alerts(store.engine)]
+
+
+def test_a_file_matched_again_alone_adds_nothing(store: Store) -> None:
+    # One run read two files; a later run reads only the second (its alert starts elsewhere).
+    save_alerts(store.engine, [_events(("/l/debug.log", 3, 0), ("/l/dns.json", 7, 5))])
+
+    again = [save_alerts(store.engine, [_events(("/l/dns.json", 7, 5))]) for _ in range(3)]
+
+    assert [(r.created, r.folded) for r in again] == [(0, 1)] * 3
+    assert _count(store) == [2]
+
+
+def test_appended_lines_are_counted_once_and_the_old_ones_not_again(store: Store) -> None:
+    save_alerts(store.engine, [_events(("/l/fw.log", 10, 0), ("/l/fw.log", 20, 1))])
+
+    grown = _events(("/l/fw.log", 10, 0), ("/l/fw.log", 20, 1), ("/l/fw.log", 31, 2))
+    save_alerts(store.engine, [grown])
+    save_alerts(store.engine, [replace(grown, id="alert--again")])
+
+    assert _count(store) == [3]
+
+
+def test_a_copy_counts_once_under_its_own_path(store: Store) -> None:
+    save_alerts(store.engine, [_events(*[("/l/three.cef", n, n) for n in (1, 2, 3)])])
+    for _ in range(3):
+        save_alerts(store.engine, [_events(*[("/l/three-b.cef", n, n) for n in (1, 2, 3)])])
+
+    assert _count(store) == [6]
+
+
+def test_a_rotated_file_at_the_same_path_counts_its_new_events(store: Store) -> None:
+    save_alerts(store.engine, [_events(("/l/fw.log", 1, 0), ("/l/fw.log", 5, 10))])
+
+    # The file was rotated: its first lines are new events, at later times.
+    save_alerts(store.engine, [_events(("/l/fw.log", 1, 20), ("/l/fw.log", 2, 30))])
+
+    assert _count(store) == [4]
+
+
+def test_events_without_a_time_are_judged_by_their_line(store: Store) -> None:
+    save_alerts(store.engine, [_events(("/l/proxy.log", 4, None), ("/l/proxy.log", 9, None))])
+
+    save_alerts(store.engine, [_events(("/l/proxy.log", 4, None), ("/l/proxy.log", 9, None))])
+    save_alerts(store.engine, [_events(("/l/proxy.log", 12, None))])
+
+    assert _count(store) == [3]
+
+
+def test_a_closed_alert_takes_a_rerun_and_new_events_open_a_new_alert(store: Store) -> None:
+    first = _events(("/l/fw.log", 1, 0), ("/l/fw.log", 2, 1))
+    save_alerts(store.engine, [first])
+    set_status(store.engine, [first.id], "closed")
+
+    rerun = save_alerts(store.engine, [_events(("/l/fw.log", 2, 1))])
+    later = save_alerts(store.engine, [_events(("/l/fw.log", 3, 2))])
+
+    assert (rerun.created, rerun.ids) == (0, [first.id])
+    assert later.created == 1
+    assert sorted((r["status"], r["count"]) for r in list_alerts(store.engine)) == [
+        ("closed", 2),
+        ("new", 1),
+    ]
+
+
+def test_what_an_alert_counted_is_stored_per_file(store: Store) -> None:
+    save_alerts(
+        store.engine,
+        [
+            _events(
+                ("/l/b.log", 9, 5), ("/l/a.log", 4, None), ("/l/b.log", 2, 1), ("/l/a.log", 6, 3)
+            )
+        ],
+    )
+
+    (row,) = list_alerts(store.engine)
+    assert orjson.loads(row["seen"]) == {
+        "/l/a.log": [4, 6, "2024-06-01T12:03:00.000000Z", "2024-06-01T12:03:00.000000Z"],
+        "/l/b.log": [2, 9, "2024-06-01T12:01:00.000000Z", "2024-06-01T12:05:00.000000Z"],
+    }
+
+
+def test_an_alert_stored_before_seen_existed_folds_by_the_older_rule(tmp_path: Path) -> None:
+    # A store made at revision 0001 holds an alert without ``seen``; opening migrates it.
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config()
+    config.set_main_option("script_location", "indicia.store:migrations")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        legacy = _legacy_row()
+        conn.execute(text(f"INSERT INTO alerts ({', '.join(legacy)}) VALUES "
+                          f"({', '.join(':' + k for k in legacy)})"), legacy)  # fmt: skip
+    engine.dispose()
+
+    store = Store.open(url)
+    try:
+        (row,) = list_alerts(store.engine)
+        assert (row["count"], row["seen"]) == (3, None)
+        # The same first event again: a re-run (count kept); it now remembers the events.
+        rerun = _events(("fw.log", 1, 0), ("fw.log", 2, 0), ("fw.log", 3, 0))
+        save_alerts(store.engine, [rerun])
+        (row,) = list_alerts(store.engine)
+        assert row["count"] == 3
+        assert orjson.loads(row["seen"])["fw.log"][:2] == [1, 3]
+        save_alerts(store.engine, [replace(rerun, id="alert--again")])
+        assert _count(store) == [3]
+    finally:
+        store.close()
+
+
+def _legacy_row() -> dict[str, object]:
+    stamp = "2024-06-01T12:00:00.000000Z"
+    return {
+        "id": "alert--legacy",
+        "indicator_id": INDICATOR,
+        "indicator_ids": f'["{INDICATOR}"]',
+        "kind": "ipv4-addr",
+        "matched_value": "198.51.100.1",
+        "field": "destination.ip",
+        "log_source": "cef",
+        "first_seen": stamp,
+        "last_seen": stamp,
+        "count": 3,
+        "raw_ref": "fw.log:1",
+        "severity": "medium",
+        "kill_chain_phases": "[]",
+        "tlp": None,
+        "confidence": None,
+        "tags": "[]",
+        "event_action": None,
+        "status": "new",
+        "created": stamp,
+        "updated": stamp,
+    }

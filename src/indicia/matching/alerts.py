@@ -68,6 +68,9 @@ class Alert:
     indicator_value: str = ""
     # Where the latest event folded in came from (raw_ref is the first's); not stored.
     last_ref: str = ""
+    # The events counted, as (path, line, event time or None); the store keeps a summary per
+    # path, so a later run that meets the same events again does not count them twice.
+    events: list[tuple[str, int, datetime | None]] = _field(default_factory=list)
 
 
 def severity_of(context: IndicatorContext, event: Event | None = None) -> str:
@@ -130,7 +133,12 @@ def new_alert(match: Match, context: IndicatorContext) -> Alert:
         event_action=str(action) if action is not None else None,
         indicator_value=match.indicator_value,
         last_ref=match.event.ref,
+        events=[_counted(match.event)],
     )
+
+
+def _counted(event: Event) -> tuple[str, int, datetime | None]:
+    return event.path, event.line, event.timestamp and _event_time(event)
 
 
 class AlertFolder:
@@ -198,6 +206,7 @@ class AlertFolder:
     def _fold(self, alert: Alert, match: Match, context: IndicatorContext, when: datetime) -> None:
         alert.count += 1
         alert.last_ref = match.event.ref
+        alert.events.append(_counted(match.event))
         alert.first_seen = min(alert.first_seen, when)
         alert.last_seen = max(alert.last_seen, when)
         severity = severity_of(context, match.event)

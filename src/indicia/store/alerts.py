@@ -1,11 +1,21 @@
 """Alerts in the store: folded with earlier ones, listed, acknowledged and closed.
 
 An alert arriving for the same indicator, value and log source as a stored one whose last
-sighting lies within the fold window is merged into it (count added, first/last seen widened).
-Matching the same events twice must not double an alert, so an alert whose first event is the
-one a stored alert started with is taken as a re-run: its count replaces, never adds. A closed
-alert folds in nothing but a re-run, so activity after it was closed raises a new one. Every
-write recomputes the Alerts column (``objects.alert_count``) of the indicators it touched.
+sighting lies within the fold window is merged into it (first/last seen widened, the count
+grown by the events the stored alert has not counted yet).
+
+Matching the same events twice must not double an alert. A stored alert keeps, per log file it
+counted events from, the span of their line numbers and of their event times (``seen``); an
+arriving event at a line and time inside its file's spans is one counted already. That is exact
+for a file matched again as it was, or with lines appended (they lie past the span), and a
+rotated file's new lines carry later times. A line of the file that did not match then cannot
+match now under the same indicator and value, so the gaps inside a span hold no uncounted
+event. An event without a time is judged by its line alone. Alerts written without their
+events (and rows stored before ``seen`` existed) fall back to an older rule: an alert whose
+first event is the stored alert's first is a re-run, and its count replaces, never adds.
+
+A closed alert folds in nothing but a re-run, so activity after it was closed raises a new one.
+Every write recomputes the Alerts column (``objects.alert_count``) of the indicators it touched.
 """
 
 from __future__ import annotations
@@ -80,6 +90,9 @@ class AlertLike(Protocol):
     @property
     def event_action(self) -> str | None: ...
 
+    @property
+    def events(self) -> Sequence[tuple[str, int, datetime | None]]: ...
+
 
 @dataclass(slots=True)
 class SaveResult:
@@ -94,7 +107,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _row(alert: AlertLike, now: str) -> dict[str, Any]:
+def _row(alert: AlertLike, now: str, events: Sequence[_Counted]) -> dict[str, Any]:
     return {
         "id": alert.id,
         "indicator_id": alert.indicator_ids[0],
@@ -116,7 +129,48 @@ def _row(alert: AlertLike, now: str) -> dict[str, Any]:
         "status": "new",
         "created": now,
         "updated": now,
+        "seen": _dump_seen(_widened({}, events)) if events else None,
     }
+
+
+# What a stored alert has counted, per file: [first line, last line, first time, last time]
+# ("" as the times when only events without a time were counted).
+_Seen = dict[str, list[Any]]
+# An event as the store compares it: file, line, event time as stored text ("" for none).
+_Counted = tuple[str, int, str]
+
+
+def _events(alert: AlertLike) -> list[_Counted]:
+    return [(path, line, _stamp(when) if when else "") for path, line, when in alert.events]
+
+
+def _load_seen(text: str | None) -> _Seen | None:
+    return None if text is None else dict(orjson.loads(text))
+
+
+def _dump_seen(seen: _Seen) -> str:
+    return orjson.dumps(seen, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _covered(seen: _Seen, event: _Counted) -> bool:
+    span = seen.get(event[0])
+    if span is None or not span[0] <= event[1] <= span[1]:
+        return False
+    return not event[2] or (bool(span[2]) and span[2] <= event[2] <= span[3])
+
+
+def _widened(seen: _Seen, events: Sequence[_Counted]) -> _Seen:
+    grown = {path: list(span) for path, span in seen.items()}
+    for path, line, when in events:
+        span = grown.get(path)
+        if span is None:
+            grown[path] = [line, line, when, when]
+            continue
+        span[0], span[1] = min(span[0], line), max(span[1], line)
+        if when:
+            span[2] = min(span[2], when) if span[2] else when
+            span[3] = max(span[3], when)
+    return grown
 
 
 _FoldKey = tuple[str, str, str]
@@ -170,7 +224,10 @@ def _fold_candidates(
 
 
 def _fold_target(
-    candidates: Sequence[dict[str, Any]], row: dict[str, Any], window: timedelta
+    candidates: Sequence[dict[str, Any]],
+    row: dict[str, Any],
+    events: Sequence[_Counted],
+    window: timedelta,
 ) -> dict[str, Any] | None:
     """The stored alert with the latest sighting that this row may fold into, if any.
 
@@ -183,7 +240,7 @@ def _fold_target(
         stored
         for stored in candidates
         if _span(stored, row) < window
-        and (stored.get("status") != "closed" or _is_rerun(stored, row))
+        and (stored.get("status") != "closed" or _is_rerun(stored, row, events))
     ]
     return max(reached, key=lambda stored: stored["last_seen"], default=None)
 
@@ -194,20 +251,42 @@ def _span(stored: dict[str, Any], row: dict[str, Any]) -> timedelta:
     return datetime.fromisoformat(last) - datetime.fromisoformat(first)
 
 
-def _is_rerun(stored: dict[str, Any], row: dict[str, Any]) -> bool:
-    """Whether ``row`` starts with the event ``stored`` started with: the same logs again."""
+def _uncounted(stored: dict[str, Any], events: Sequence[_Counted]) -> int | None:
+    """How many of a row's events ``stored`` has not counted; None when that cannot be told."""
+    seen = _load_seen(stored["seen"])
+    if seen is None or not events:
+        return None
+    return sum(1 for event in events if not _covered(seen, event))
+
+
+def _is_rerun(stored: dict[str, Any], row: dict[str, Any], events: Sequence[_Counted]) -> bool:
+    """Whether ``row`` holds only events ``stored`` has counted: the same logs again."""
+    uncounted = _uncounted(stored, events)
+    if uncounted is not None:
+        return uncounted == 0
     return bool(stored["raw_ref"] == row["raw_ref"] and stored["first_seen"] == row["first_seen"])
 
 
-def _merge(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    rerun = _is_rerun(stored, row)
-    count = max(stored["count"], row["count"]) if rerun else stored["count"] + row["count"]
+def _merge(
+    stored: dict[str, Any], row: dict[str, Any], events: Sequence[_Counted]
+) -> dict[str, Any]:
+    uncounted = _uncounted(stored, events)
+    if uncounted is not None:
+        count = stored["count"] + uncounted
+    elif _is_rerun(stored, row, events):
+        count = max(stored["count"], row["count"])
+    else:
+        count = stored["count"] + row["count"]
+    seen = _load_seen(stored["seen"])
+    if events:
+        seen = _widened(seen or {}, events)
     return {
         "count": count,
         "first_seen": min(stored["first_seen"], row["first_seen"]),
         "last_seen": max(stored["last_seen"], row["last_seen"]),
         "severity": _higher(stored["severity"], row["severity"]),
         "updated": row["updated"],
+        "seen": None if seen is None else _dump_seen(seen),
     }
 
 
@@ -222,7 +301,8 @@ def save_alerts(
     """
     result = SaveResult()
     now = _stamp(datetime.now(UTC))
-    rows = [_row(alert, now) for alert in batch]
+    counted = [_events(alert) for alert in batch]
+    rows = [_row(alert, now, events) for alert, events in zip(batch, counted, strict=True)]
     if not rows:
         return result
     with engine.begin() as conn:
@@ -230,16 +310,16 @@ def save_alerts(
         candidates = _fold_candidates(conn, rows, window)
         inserted: dict[str, dict[str, Any]] = {}
         changed: dict[str, dict[str, Any]] = {}
-        for row in rows:
+        for row, events in zip(rows, counted, strict=True):
             known = candidates.setdefault(_key(row), [])
-            stored = _fold_target(known, row, window)
+            stored = _fold_target(known, row, events, window)
             if stored is None:
                 known.append(row)
                 inserted[row["id"]] = row
                 result.created += 1
                 result.ids.append(row["id"])
                 continue
-            stored.update(_merge(stored, row))
+            stored.update(_merge(stored, row, events))
             if stored["id"] not in inserted:
                 changed[stored["id"]] = stored
             result.folded += 1
@@ -331,7 +411,7 @@ def _write(conn: Connection, inserted: list[dict[str, Any]], changed: list[dict[
         conn.execute(query, merged)
 
 
-_MERGED = ("count", "first_seen", "last_seen", "severity", "updated")
+_MERGED = ("count", "first_seen", "last_seen", "severity", "updated", "seen")
 
 
 def _recount(conn: Connection, indicator_ids: set[str]) -> None:
