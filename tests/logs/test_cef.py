@@ -16,6 +16,7 @@ from indicia.logs import cef
 from indicia.logs.base import Event, Unreadable
 from indicia.matching.batch import BatchEngine
 from indicia.matching.run import default_warninglists
+from indicia.matching.stream import StreamEngine
 from indicia.matching.types import IndicatorEntry
 
 from .manifest_check import check_entry, manifest_cases, run_file
@@ -295,3 +296,36 @@ def test_structured_data_prefix_is_not_shared() -> None:
     assert first.fields["syslog.structured_data"] == {"x@1": {"k": "v"}}
     assert first.fields["syslog.structured_data"] is not second.fields["syslog.structured_data"]
     assert first.timestamp == second.timestamp
+
+
+def test_iocs_in_custom_vendor_and_msg_fields_are_matched_fields() -> None:
+    line = (
+        "CEF:0|Barracuda|WAF|12|100|proxy|5|src=192.0.2.10 cs3Label=ProxyIP cs3=203.0.113.77 "
+        "cs1Label=C2 cs1=hxxp://stage[.]bad.example.net/p.bin vendorRef=ref.bad.example.org "
+        "c6a1Label=Peer v6 c6a1=2001:db8::66 msg=relay to ops@bad.example.com refused cs2=-"
+    )
+    fields = _event(line).fields
+
+    assert fields["cef.ProxyIP"] == "203.0.113.77"
+    assert fields["related.ip"] == ["203.0.113.77", "2001:db8::66"]
+    assert fields["url.full"] == "http://stage.bad.example.net/p.bin"
+    assert fields["related.hosts"] == ["ref.bad.example.org"]
+    assert fields["related.email"] == ["ops@bad.example.com"]
+    assert fields["source.ip"] == "192.0.2.10"
+
+
+def test_a_custom_field_ioc_raises_an_alert_on_both_engines() -> None:
+    event = _event("CEF:0|V|P|1|100|n|5|cs1Label=C2 cs1=203.0.113.77 rt=Jan 01 2024 10:00:02")
+    entries = [
+        IndicatorEntry(
+            "indicator--ip", "ipv4-addr", "203.0.113.77", datetime(2020, 1, 1, tzinfo=UTC)
+        ),
+        IndicatorEntry(
+            "indicator--mail", "email-addr", "ops@bad.example.com", datetime(2020, 1, 1, tzinfo=UTC)
+        ),
+    ]
+    mail = _event("CEF:0|V|P|1|100|n|5|msg=relay to OPS@bad.example.com refused")
+    for engine in (BatchEngine(), StreamEngine()):
+        engine.load(entries)
+        found = [(m.indicator_id, m.field) for m in engine.match([event, mail])]
+        assert found == [("indicator--ip", "related.ip"), ("indicator--mail", "related.email")]

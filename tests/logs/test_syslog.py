@@ -255,3 +255,24 @@ def test_yearless_feb_29_goes_to_the_latest_leap_year() -> None:
     assert calendar.isleap(stamp.year) and stamp <= now
     later_leaps = [y for y in range(stamp.year + 1, now.year + 1) if calendar.isleap(y)]
     assert all(datetime(y, 2, 29, 12, tzinfo=UTC) > now for y in later_leaps)
+
+
+def test_structured_data_values_are_matched_fields() -> None:
+    # RFC 5424 7.2.1 origin ip is the originator; IOCs in other SD values join related.*.
+    line = (
+        '<165>1 2003-10-11T22:14:15.003Z host app - - [origin ip="192.0.2.44"]'
+        '[proxy@32473 peer="203.0.113.80" via="cdn.bad.example.net" to="x@bad.example.org"]'
+        " fetched from 198.51.100.3"
+    )
+    fields = syslog.to_event(line).fields
+
+    assert fields["host.ip"] == "192.0.2.44"
+    assert fields["related.ip"] == ["192.0.2.44", "203.0.113.80", "198.51.100.3"]
+    assert fields["related.hosts"] == ["cdn.bad.example.net"]
+    assert fields["related.email"] == ["x@bad.example.org"]
+    assert fields["syslog.sd.proxy@32473.peer"] == "203.0.113.80"
+
+
+def test_an_origin_that_is_not_an_address_is_not_a_host_ip() -> None:
+    fields = syslog.to_event('<165>1 - host app - - [origin ip="fw01"] hi').fields
+    assert "host.ip" not in fields

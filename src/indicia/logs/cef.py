@@ -25,6 +25,7 @@ from indicia.logs.base import (
     parse_each_line,
 )
 from indicia.logs.syslog import parse_prefix
+from indicia.logs.syslog_bodies import add_iocs
 from indicia.logs.times import parse_any_time
 
 NAME = "cef"
@@ -236,17 +237,28 @@ def _request_fields(value: str, fields: dict[str, FieldValue]) -> None:
 
 
 def _extension_fields(pairs: dict[str, str], fields: dict[str, FieldValue]) -> None:
-    """Map extension pairs to ECS names, labelled custom fields to ``cef.<label>``, rest kept."""
+    """Map extension pairs to ECS names, labelled custom fields to ``cef.<label>``, rest kept.
+
+    The IOCs in custom and vendor fields (a WAF's proxy address in ``cs3``, say) and in ``msg``
+    are matched too: they join ``related.ip``, ``related.hosts`` and the like.
+    """
+    free_text: list[str] = []
     for key, value in pairs.items():
         ecs = ECS_KEYS.get(key)
         if ecs is None:
             if key in _OTHER_KNOWN:
                 _other_known(key, value, pairs, fields)
+                if key in LABELLED_KEYS and value not in _EMPTY:
+                    free_text.append(value)
             elif value:
                 fields["cef." + (key or "unparsed")] = value
-        elif value in _EMPTY:
+                free_text.append(value)
             continue
-        elif ecs in _CONVERTED:
+        if value in _EMPTY:
+            continue
+        if key == "msg":
+            free_text.append(value)
+        if ecs in _CONVERTED:
             _put(fields, ecs, value)
         elif ecs not in fields:
             fields[ecs] = value
@@ -257,6 +269,8 @@ def _extension_fields(pairs: dict[str, str], fields: dict[str, FieldValue]) -> N
             fields["user.name"] = user
     if "shost" in pairs or "dhost" in pairs:
         _ip_hosts(fields)
+    for text in free_text:
+        add_iocs(text, fields)
 
 
 def _other_known(

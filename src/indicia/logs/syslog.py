@@ -225,6 +225,12 @@ def _header_fields(header: Header, fields: dict[str, FieldValue]) -> None:
         for sd_id, params in header.structured_data.items():
             for name, value in params.items():
                 fields[f"syslog.sd.{sd_id}.{name}"] = value
+                # Structured data is matched too: its values' IOCs join related.*.
+                syslog_bodies.add_iocs(value, fields)
+        # RFC 5424 7.2.1: the originator's address.
+        origin = header.structured_data.get("origin", {}).get("ip")
+        if origin and syslog_bodies.is_ip(origin):
+            fields.setdefault("host.ip", origin)
 
 
 # ---- the format --------------------------------------------------------------------------------

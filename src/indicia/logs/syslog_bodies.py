@@ -228,7 +228,7 @@ def _parse_asa(text: str, fields: dict[str, FieldValue], year: int | None) -> Bo
 def _asa_related(message: str, fields: dict[str, FieldValue]) -> None:
     """Every IPv4 address of the message in ``related.ip``; ASA writes ``addr/port``, which a
     generic extractor would read as a CIDR."""
-    ips = [ip for ip in _ASA_IPV4.findall(message) if _is_ip(ip)]
+    ips = [ip for ip in _ASA_IPV4.findall(message) if is_ip(ip)]
     for name in ("source.ip", "destination.ip"):
         value = fields.get(name)
         if isinstance(value, str) and value not in ips:
@@ -275,36 +275,44 @@ def _asa_url(message: str, fields: dict[str, FieldValue]) -> None:
 _HASH_KINDS = ("md5", "sha1", "sha256", "sha512")
 
 
-def _add_iocs(text: str, fields: dict[str, FieldValue]) -> None:
-    """IOCs found in free text: IPs to ``related.ip``, names to ``related.hosts``, and so on."""
+def add_iocs(text: str, fields: dict[str, FieldValue]) -> None:
+    """IOCs found in free text: IPs to ``related.ip``, names to ``related.hosts``, and so on.
+
+    Lists already in ``fields`` grow (a message and its structured data both add to them);
+    a single-valued field already set is kept.
+    """
     found: dict[str, list[str]] = {}
     for ioc in extract_iocs(text):
         values = found.setdefault(str(ioc.kind), [])
         if ioc.value not in values:
             values.append(ioc.value)
 
-    ips = found.get("ipv4-addr", []) + found.get("ipv6-addr", [])
-    if ips:
-        fields["related.ip"] = ips
-    if "domain-name" in found:
-        fields["related.hosts"] = found["domain-name"]
+    _extend(fields, "related.ip", found.get("ipv4-addr", []) + found.get("ipv6-addr", []))
+    _extend(fields, "related.hosts", found.get("domain-name", []))
+    _extend(fields, "related.email", found.get("email-addr", []))
     urls = found.get("url", [])
-    if len(urls) == 1:
-        fields.setdefault("url.full", urls[0])
+    if len(urls) == 1 and "url.full" not in fields:
+        fields["url.full"] = urls[0]
     elif urls:
-        fields.setdefault("url.original", urls)
-    if "email-addr" in found:
-        fields["related.email"] = found["email-addr"]
+        _extend(fields, "url.original", urls)
     for kind in _HASH_KINDS:
         if kind in found:
             fields.setdefault(f"file.hash.{kind}", found[kind][0])
+
+
+def _extend(fields: dict[str, FieldValue], name: str, values: list[str]) -> None:
+    if not values:
+        return
+    held = fields.get(name)
+    before = [held] if isinstance(held, str) else list(held) if isinstance(held, list) else []
+    fields[name] = list(dict.fromkeys([*before, *values]))
 
 
 def _parse_text(text: str, fields: dict[str, FieldValue]) -> None:
     """A free-text message (sshd, OpenVPN, kernel, ...): message, who connected, IOCs."""
     fields["message"] = text
     peer = _VPN_PEER.match(text)
-    if peer and _is_ip(peer.group(2)):
+    if peer and is_ip(peer.group(2)):
         if peer.group(1):
             fields["user.name"] = peer.group(1)
         fields.update({"source.ip": peer.group(2), "source.port": int(peer.group(3))})
@@ -313,14 +321,14 @@ def _parse_text(text: str, fields: dict[str, FieldValue]) -> None:
     user = _TEXT_USER.search(text)
     if user and "user.name" not in fields:
         fields["user.name"] = user.group(1)
-    _add_iocs(text, fields)
+    add_iocs(text, fields)
 
 
 def _text_source(text: str, fields: dict[str, FieldValue]) -> None:
     """The first ``from <addr>`` / ``rhost=<addr or name>`` of the message is the source."""
     for match in _TEXT_SOURCE.finditer(text):
         value, port = match.group(1), match.group(2)
-        if _is_ip(value):
+        if is_ip(value):
             fields["source.ip"] = value
         elif "." in value and match.group(0).startswith("rhost="):
             fields["source.domain"] = value
@@ -331,7 +339,8 @@ def _text_source(text: str, fields: dict[str, FieldValue]) -> None:
         return
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
+    """Whether the text is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(value)
     except ValueError:

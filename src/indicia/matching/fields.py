@@ -49,11 +49,13 @@ DOMAIN_FIELDS: tuple[str, ...] = (
 
 URL_FIELDS: frozenset[str] = frozenset({"url.full", "url.original"})
 
+# related.email is not ECS: the parsers put the addresses they find in free text there.
 EMAIL_FIELDS: tuple[str, ...] = (
     "email.from.address",
     "email.to.address",
     "email.sender.address",
     "user.email",
+    "related.email",
 )
 
 HASH_FIELDS: dict[str, str] = {
