@@ -322,10 +322,20 @@ def objects_command(
     print_object_counts(console, counts, fmt=fmt)
 
 
+# Files a folder of intelligence often holds beside it that are not intelligence: read as a
+# plain list, every line of a README would be a rejected record.
+_DOCUMENTATION_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".html", ".htm", ".pdf"})
+_DOCUMENTATION_NAMES = ("readme", "license", "licence", "copying", "notice", "changelog")
+
+
 def _importable(path: Path, folder: Path) -> bool:
-    """A regular file inside the folder: not hidden, not behind a link (which could lead out)."""
+    """A regular file inside the folder: not hidden, not behind a link (which could lead out),
+    not documentation (README, LICENSE, Markdown and the like)."""
     inside = path.relative_to(folder).parts
     if any(part.startswith(".") for part in inside):
+        return False
+    name = path.name.lower()
+    if path.suffix.lower() in _DOCUMENTATION_SUFFIXES or name.startswith(_DOCUMENTATION_NAMES):
         return False
     return path.is_file() and not any((folder / Path(*inside[: n + 1])).is_symlink()
                                       for n in range(len(inside)))  # fmt: skip

@@ -354,10 +354,14 @@ def test_import_takes_folders_and_says_why_it_cannot_read_stdin(
     outside.write_text("198.51.100.4\n")
     (feeds / "link.txt").symlink_to(outside)
     (feeds / "linked").symlink_to(tmp_path, target_is_directory=True)
+    # Documentation beside the feeds is passed over, not read as a list of rejected lines.
+    (feeds / "SOURCES.md").write_text("# Sources\n\n| file | licence |\n")
+    (feeds / "README").write_text("These feeds come from 198.51.100.5's vendor.\n")
+    (feeds / "more" / "LICENSE.txt").write_text("CC0 1.0\n")
 
     report = json.loads(cli("import", str(feeds), "--format", "json"))
 
-    assert report["created"] == 2
+    assert (report["created"], report["rejected"]) == (2, 0)
     assert sorted(r["value"] for r in listing()) == ["198.51.100.1", "evil.example"]
     assert "not standard input" in cli("import", "-", code=2)
     assert "no such file" in cli("import", str(tmp_path / "absent.json"), code=2)
