@@ -101,6 +101,12 @@ def print_match_report(report: MatchReport, output: str) -> None:
     )
     if report.older_than_since:
         console.print(f"events older than --since: {report.older_than_since}", highlight=False)
+    if report.without_time:
+        console.print(
+            f"events without a readable time: {report.without_time} "
+            "(matched with the indicators valid now, and kept by --since)",
+            highlight=False,
+        )
     for position in report.unreadable_positions:
         console.print(f"  unreadable: {printable(position)}", highlight=False, markup=False)
     if output == "table":

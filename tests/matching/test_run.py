@@ -164,6 +164,24 @@ def test_unreadable_lines_are_counted_with_their_position(
     assert report.unreadable_positions[0].startswith(f"{log}:2")
 
 
+def test_events_without_a_readable_time_are_counted_and_kept_by_since(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    # Zeek's anonymised samples write ts as XXXXXXXXXX.XXXXXX; a CEF line may lack rt.
+    log = tmp_path / "fw.cef"
+    log.write_text(
+        "CEF:0|Example|FW|1.0|100|conn|3|src=192.0.2.10 dst=203.0.113.50\n"
+        "CEF:0|Example|FW|1.0|100|conn|3|rt=not a time src=192.0.2.11 dst=203.0.113.50\n"
+        "CEF:0|Example|FW|1.0|100|conn|3|rt=Jan 01 2020 10:00:00 src=192.0.2.12\n"
+    )
+    options = MatchOptions(fmt="cef", since=datetime(2024, 1, 1, tzinfo=UTC))
+
+    report = match_logs(sqlite_store, [log], options)
+
+    assert (report.events, report.without_time, report.older_than_since) == (3, 2, 1)
+    assert report.as_dict()["without_time"] == 2
+
+
 @pytest.mark.parametrize(
     ("pattern", "alerts"),
     [

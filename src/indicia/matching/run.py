@@ -66,6 +66,9 @@ class MatchReport:
     unreadable: int = 0
     unreadable_positions: list[str] = field(default_factory=list)
     older_than_since: int = 0
+    # Events whose time could not be read (absent or unparsable): matched as of the run's time,
+    # and kept by --since, since nothing says they are older.
+    without_time: int = 0
     matches: int = 0
     suppressed: int = 0
     suppressed_by: Counter[str] = field(default_factory=Counter)
@@ -80,6 +83,7 @@ class MatchReport:
             "unreadable": self.unreadable,
             "unreadable_positions": self.unreadable_positions,
             "older_than_since": self.older_than_since,
+            "without_time": self.without_time,
             "matches": self.matches,
             "suppressed": self.suppressed,
             "suppressed_by": dict(self.suppressed_by),
@@ -167,6 +171,8 @@ class _Run:
                     )
                 continue
             self.report.events += 1
+            if item.timestamp is None:
+                self.report.without_time += 1
             if since is not None and item.timestamp is not None and item.timestamp < since:
                 self.report.older_than_since += 1
                 continue
