@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from indicia.errors import DuplicateError, InputError, NotFoundError, StixError
+from indicia.matching.warninglists import default_warninglists
 from indicia.observables import Extracted, extract_iocs, parse_observable
 from indicia.stix.builders import new_indicator, new_version, revoke
 from indicia.stix.killchain import parse_kill_chain
@@ -98,7 +99,19 @@ def add_indicator(
         source=c.source,
     )
     _save(store, [obj])
+    if notices is not None:
+        listed = _warninglisted(observable.kind.value, observable.value)
+        if listed:
+            notices.append(
+                f"{observable.value} is on the warninglist {listed!r}: matching withholds its "
+                "hits (counted as suppressed) unless run with --no-warninglists"
+            )
     return obj
+
+
+def _warninglisted(kind: str, value: str) -> str | None:
+    """The warninglist that ``indicia match`` would withhold matches on this value by, if any."""
+    return default_warninglists().lookup(kind, value)
 
 
 def _changes(obj: dict[str, Any], c: Classification) -> dict[str, Any]:

@@ -307,6 +307,21 @@ def test_ioc_add_says_what_canonicalising_changed(indicia_home: Path) -> None:
     assert sorted(r["value"] for r in listing()) == ["10.0.0.0/8", "http://evil.example/a"]
 
 
+def test_ioc_add_says_when_a_warninglist_will_withhold_the_value(indicia_home: Path) -> None:
+    env = {"COLUMNS": "300"}
+    listed = CliRunner().invoke(app, ["ioc", "add", "10.1.2.3"], env=env)
+    plain = CliRunner().invoke(app, ["ioc", "add", "185.220.101.9"], env=env)
+
+    assert listed.exit_code == plain.exit_code == 0, listed.output
+    assert (
+        "notice: 10.1.2.3 is on the warninglist 'List of RFC 1918 CIDR blocks': matching "
+        "withholds its hits (counted as suppressed) unless run with --no-warninglists"
+    ) in listed.output
+    assert "notice" not in plain.output
+    # The value is recorded all the same: the analyst may mean it.
+    assert sorted(r["value"] for r in listing()) == ["10.1.2.3", "185.220.101.9"]
+
+
 def test_an_edit_that_changes_nothing_writes_no_version(indicia_home: Path) -> None:
     ident = cli("ioc", "add", "203.0.113.50", "--name", "C2").strip()
 

@@ -15,9 +15,9 @@ from indicia.errors import InputError
 from indicia.logs import cef
 from indicia.logs.base import Event, Unreadable
 from indicia.matching.batch import BatchEngine
-from indicia.matching.run import default_warninglists
 from indicia.matching.stream import StreamEngine
 from indicia.matching.types import IndicatorEntry
+from indicia.matching.warninglists import default_warninglists
 
 from .manifest_check import check_entry, manifest_cases, run_file
 

@@ -30,7 +30,7 @@ from indicia.matching.alerts import (
 )
 from indicia.matching.batch import BatchEngine
 from indicia.matching.types import IndicatorEntry, MatchResult, Suppressed
-from indicia.matching.warninglists import CLOUD_LISTS, Warninglists
+from indicia.matching.warninglists import default_warninglists
 from indicia.stix.objects import validate_object
 from indicia.stix.timestamps import format_timestamp
 from indicia.store import Store, prepare
@@ -91,15 +91,6 @@ class MatchReport:
             "alerts_folded": self.alerts_folded,
             "alerts": self.alerts,
         }
-
-
-def default_warninglists() -> Warninglists:
-    """The shipped warninglists without the cloud and CDN ranges.
-
-    Attackers rent cloud hosting like everyone else (SUNBURST's C2 addresses sat in AWS), so a
-    match on a cloud range is a real detection; special-use ranges and top sites are noise.
-    """
-    return Warninglists.load_default(skip=CLOUD_LISTS)
 
 
 def hunt_entries(entries: Iterable[IndicatorEntry], now: datetime) -> Iterator[IndicatorEntry]:

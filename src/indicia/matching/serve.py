@@ -18,8 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from indicia.errors import IndiciaError
 from indicia.matching.alerts import Alert, IndicatorContext
 from indicia.matching.listen import ListenerStats, SyslogListener
-from indicia.matching.run import default_warninglists, indicator_contexts
+from indicia.matching.run import indicator_contexts
 from indicia.matching.stream import StreamEngine
+from indicia.matching.warninglists import default_warninglists
 from indicia.store import Store
 from indicia.store.alerts import Repeat, add_repeats, save_alerts
 from indicia.store.indicators import IS_INDICATOR, indicators, matchable_entries

@@ -323,6 +323,15 @@ class Warninglists:
         return hit or _lookup_patterns(index, url)
 
 
+def default_warninglists() -> Warninglists:
+    """The shipped warninglists without the cloud and CDN ranges: what matching uses.
+
+    Attackers rent cloud hosting like everyone else (SUNBURST's C2 addresses sat in AWS), so a
+    match on a cloud range is a real detection; special-use ranges and top sites are noise.
+    """
+    return Warninglists.load_default(skip=CLOUD_LISTS)
+
+
 @functools.cache
 def _shipped(skip: frozenset[str]) -> Warninglists:
     unknown = skip - {p.stem for p in SHIPPED_DIR.glob("*.json")}
