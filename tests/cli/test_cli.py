@@ -43,6 +43,13 @@ def cli(*args: str, code: int = 0, stdin: str | None = None) -> str:
     return result.output
 
 
+def added(*args: str) -> str:
+    """The id ``ioc add`` prints on standard output (notices go to standard error)."""
+    result = CliRunner().invoke(app, ["ioc", "add", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
 def listing(*args: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = json.loads(cli("ioc", "list", "--format", "json", *args))
     return rows
@@ -278,7 +285,7 @@ def test_a_long_table_shows_its_first_rows_and_says_how_to_see_all(
 
 
 def test_a_value_already_recorded_is_not_recorded_again(indicia_home: Path) -> None:
-    first = cli("ioc", "add", "203.0.113.9", "--name", "C2").strip()
+    first = added("203.0.113.9", "--name", "C2")
 
     refused = cli("ioc", "add", "203.0.113.9", code=2)
     assert f"203.0.113.9 is already recorded as {first}" in refused
@@ -290,7 +297,7 @@ def test_a_value_already_recorded_is_not_recorded_again(indicia_home: Path) -> N
 
     # A revoked or expired indicator no longer stands for the value: a new one may be made.
     cli("ioc", "revoke", first)
-    again = cli("ioc", "add", "203.0.113.9").strip()
+    again = added("203.0.113.9")
     cli("ioc", "add", "198.51.100.4", "--valid-from", "2020-01-01", "--valid-until", "2021-01-01")
     cli("ioc", "add", "198.51.100.4")
     assert again != first
@@ -323,7 +330,7 @@ def test_ioc_add_says_when_a_warninglist_will_withhold_the_value(indicia_home: P
 
 
 def test_an_edit_that_changes_nothing_writes_no_version(indicia_home: Path) -> None:
-    ident = cli("ioc", "add", "203.0.113.50", "--name", "C2").strip()
+    ident = added("203.0.113.50", "--name", "C2")
 
     assert "nothing to change" in cli("ioc", "edit", ident, code=2)
     assert f"{ident} unchanged" in cli("ioc", "edit", ident, "--name", "C2")
