@@ -260,3 +260,21 @@ def test_jsonl_unreadable_lines_without_blank_lines(engine: BatchEngine, tmp_pat
     assert result.unreadable_lines == (2, 3, 4, 6)
     assert [row for row, *_ in _rows(result.matches)] == [1, 7]
     assert result.rows == 7
+
+
+def test_a_port_past_64_bits_is_no_port_and_the_event_still_matches() -> None:
+    when = datetime(2024, 6, 1, tzinfo=UTC)
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    engine = BatchEngine()
+    engine.load(
+        [
+            IndicatorEntry("indicator--ip", "ipv4-addr", "203.0.113.9", since),
+            IndicatorEntry("indicator--nt", "ipv4-addr", "203.0.113.9", since, port=443),
+        ]
+    )
+    fields: dict[str, Any] = {"destination.ip": "203.0.113.9", "destination.port": 10**19}
+    events = [Event(when, "ecs-json", fields), Event(when, "ecs-json", {"source.ip": "192.0.2.1"})]
+
+    found = [(m.indicator_id, m.field) for m in engine.match(events)]
+
+    assert found == [("indicator--ip", "destination.ip")]

@@ -4,6 +4,7 @@ read through it gives the same columns as the msgspec path alone."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indicia.matching import batch_load
+from indicia.matching.batch import BatchEngine
 from indicia.matching.batch_load import Loaded, load_jsonl
+from indicia.matching.types import IndicatorEntry
 
 SCANNER = batch_load._SCANNER
 
@@ -338,3 +341,46 @@ def test_match_jsonl_reads_a_device_and_refuses_a_folder(tmp_path: Path) -> None
     assert engine.match_jsonl("/dev/null").rows == 0
     with pytest.raises(InputError, match="a folder"):
         engine.match_jsonl(tmp_path)
+
+
+_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
+_CASE_ENTRIES = [
+    IndicatorEntry("indicator--a", "ipv4-addr", "192.0.2.0/24", _SINCE),
+    IndicatorEntry("indicator--b", "domain-name", "late.example", _SINCE),
+    IndicatorEntry("indicator--c", "domain-name", "bad.test", _SINCE),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "unreadable", "matches"),
+    [
+        ("surrogate_after_huge_number.jsonl", 1, (1,), 0),
+        ("surrogate_after_2000_good.jsonl", 2006, (2001,), 2005),
+        ("bad_utf8_first.jsonl", 1, (), 1),
+        ("bad_utf8_second.jsonl", 2, (), 1),
+        ("bom_first_line.jsonl", 2, (), 2),
+        ("timestamp_shapes.jsonl", 5, (), 5),
+        ("year5digits.jsonl", 1, (), 1),
+    ],
+)
+def test_field_inputs_cost_only_their_own_line(
+    name: str,
+    lines: int,
+    unreadable: tuple[int, ...],
+    matches: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = Path(__file__).parent / "scan_cases" / name
+    results = []
+    for scanner in (batch_load._SCANNER, None):
+        monkeypatch.setattr(batch_load, "_SCANNER", scanner)
+        engine = BatchEngine()
+        engine.load(_CASE_ENTRIES)
+        result = engine.match_jsonl(path)
+        # Every event time is one Python can hold (a year past 9999 used to break to_pylist).
+        rows = result.matches.to_pylist()
+        assert all(row["event_time"] is None or row["event_time"].year < 10000 for row in rows)
+        results.append((result.rows, result.unreadable_lines, rows))
+    assert results[0] == results[1]
+    assert results[0][:2] == (lines, unreadable)
+    assert len(results[0][2]) == matches

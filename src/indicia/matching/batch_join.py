@@ -79,6 +79,22 @@ def candidates_sql() -> dict[str, str]:
     }
 
 
+# The event times the engine reads: ISO 8601 / RFC 3339 date-times of years 0001-9999 with an
+# hour under 24 and an offset under a day. DuckDB's own cast reads much more ("1 2 3" as year
+# 1, "epoch", +25:00, year 21024), and such a time would put an event outside every
+# indicator's validity, dropping its match; a time outside this shape counts as none, as the
+# log readers count what fromisoformat refuses.
+EVENT_TIME_SHAPE = (
+    r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-[0-9]{2}-[0-9]{2}"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$"
+)
+_EVENT_US = (
+    f"CASE WHEN regexp_full_match(trim(ts), '{EVENT_TIME_SHAPE}') "
+    "THEN epoch_us(TRY_CAST(trim(ts) AS TIMESTAMPTZ)) END"
+)
+
+
 def match_sql(
     min_confidence: int, now_us: int, ports: Sequence[str] = (), *, repeats: bool = True
 ) -> str:
@@ -99,7 +115,7 @@ def match_sql(
         WITH kept AS (
             SELECT {distinct} i, row, fid, matched_value, specificity, entry, event_us
             FROM (
-                SELECT *, epoch_us(TRY_CAST(ts AS TIMESTAMPTZ)) AS event_us,
+                SELECT *, {_EVENT_US} AS event_us,
                        {_port_sql(ports)} AS event_port
                 FROM joined
             )

@@ -41,6 +41,7 @@ from indicia.matching.batch_schema import (
 CHUNK_BYTES = 1 << 17
 # The C scanner reads larger blocks: fewer, longer Arrow chunks.
 SCAN_BYTES = 1 << 22
+_BOM = b"\xef\xbb\xbf"
 BATCH_ROWS = 1 << 16
 # The first chunk is small: its lines decide the schema's spellings before the rest is read.
 FIRST_CHUNK_LINES = 1000
@@ -267,6 +268,7 @@ def _blocks(path: Path, block_bytes: int) -> Iterator[memoryview]:
     """
     with path.open("rb") as stream:
         first = b"".join(stream.readline() for _ in range(FIRST_CHUNK_LINES))
+        first = first.removeprefix(_BOM)  # Windows tools start files with one; line 1 stays 1
         buffer = bytearray(max(block_bytes, len(first)) * 2)
         held = len(first)
         buffer[:held] = first
@@ -356,9 +358,14 @@ def _decode_lines(schema: Schema, lines: list[bytes]) -> tuple[Schema, list[Any]
 
 
 def _loose(schema: Schema, line: bytes) -> tuple[Any, set[Spelling], bool]:
-    """A line the typed decoder rejected: (document, spellings it uses, whether it is readable)."""
+    """A line the typed decoder rejected: (document, spellings it uses, whether it is readable).
+
+    Bytes that are not UTF-8 (cp1252 text from Windows tools, say) are read as U+FFFD, as the
+    log readers do: the line's other values still match, whichever field holds the bad bytes.
+    """
     if not line.strip(b" \t\r\n\f\v"):
         return schema.empty, set(), True
+    line = _as_utf8(line)
     try:
         raw = msgspec.json.decode(line)
     except RecursionError:
@@ -379,17 +386,29 @@ def _loose(schema: Schema, line: bytes) -> tuple[Any, set[Spelling], bool]:
     return msgspec.convert(kept, schema.document), found, True
 
 
+def _as_utf8(line: bytes) -> bytes:
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return line.decode("utf-8", errors="replace").encode()
+    return line
+
+
 def _with_huge_numbers(line: bytes) -> Any:
     """The line decoded by the standard library, which takes any number; None if it is not
-    strict JSON after all (NaN and Infinity are not JSON)."""
+    strict JSON after all (NaN and Infinity are not JSON) or holds what msgspec refuses: a lone
+    surrogate escape (``"\\ud800"``), which no UTF-8 column can hold."""
 
     def constant(name: str) -> Any:
         raise ValueError(f"{name} is not JSON")
 
     try:
-        return json.loads(line, parse_constant=constant)
+        document = json.loads(line, parse_constant=constant)
+        # Encoding the whole document again finds a lone surrogate in any key or value.
+        json.dumps(document, ensure_ascii=False).encode()
     except (ValueError, RecursionError):  # also an integer of more than 4300 digits
         return None
+    return document
 
 
 def _loaded(columns: _Columns, unreadable: tuple[int, ...]) -> Loaded:

@@ -45,7 +45,10 @@ def _value_column(values: list[object]) -> pa.Array:
 
 def _port_column(values: list[object]) -> pa.Array:
     if all(type(value) is int for value in values if value is not None):
-        return pa.array(values, pa.int64()).cast(pa.string())
+        try:
+            return pa.array(values, pa.int64()).cast(pa.string())
+        except OverflowError:
+            pass  # a number past 64 bits is no port: as text, the plan reads it as none
     texts = [_as_strings(value) for value in values]
     return pa.array([text[0] if text else None for text in texts], pa.string())
 
