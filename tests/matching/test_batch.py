@@ -278,3 +278,38 @@ def test_a_port_past_64_bits_is_no_port_and_the_event_still_matches() -> None:
     found = [(m.indicator_id, m.field) for m in engine.match(events)]
 
     assert found == [("indicator--ip", "destination.ip")]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2024-06-01T00:00:00Z", datetime(2024, 6, 1, tzinfo=UTC)),
+        ("2024-06-01T00:00:00.123456789Z", datetime(2024, 6, 1, 0, 0, 0, 123456, tzinfo=UTC)),
+        ("2024-06-01T05:30:00+05:30", datetime(2024, 6, 1, tzinfo=UTC)),
+        ("2024-05-31T16:00:00-0800", datetime(2024, 6, 1, tzinfo=UTC)),
+        ("2024-06-01 00:00:00", datetime(2024, 6, 1, tzinfo=UTC)),
+        ("2024-06-01", datetime(2024, 6, 1, tzinfo=UTC)),
+        # ISO 8601:2004 4.2.3: 24:00:00 is the end of the day, the next day's start.
+        ("2024-06-01T24:00:00Z", datetime(2024, 6, 2, tzinfo=UTC)),
+        # Shapes DuckDB's cast would read as other dates, and impossible times: no time.
+        ("1 2 3", None),
+        ("epoch", None),
+        ("2024-06-01T00:00:00+25:00", None),
+        ("0000-01-01T00:00:00Z", None),
+        ("21024-06-01T00:00:00Z", None),
+        ("2024-02-30T00:00:00Z", None),
+    ],
+)
+def test_event_times_are_read_in_iso_8601_shapes_only(
+    tmp_path: Path, stamp: str, expected: datetime | None
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps({"@timestamp": stamp, "source": {"ip": "203.0.113.9"}}) + "\n")
+    engine = BatchEngine()
+    engine.load(
+        [IndicatorEntry("indicator--ip", "ipv4-addr", "203.0.113.9", datetime(1, 1, 1, tzinfo=UTC))]
+    )
+
+    (row,) = engine.match_jsonl(events).matches.to_pylist()
+
+    assert row["event_time"] == expected

@@ -252,7 +252,8 @@ def _extension_fields(pairs: dict[str, str], fields: dict[str, FieldValue]) -> N
                     free_text.append(value)
             elif value:
                 fields["cef." + (key or "unparsed")] = value
-                free_text.append(value)
+                if key not in _TIME_KEYS:
+                    free_text.append(value)
             continue
         if value in _EMPTY:
             continue

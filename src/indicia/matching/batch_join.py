@@ -89,9 +89,12 @@ EVENT_TIME_SHAPE = (
     r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
     r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$"
 )
+# The common shape (UTC, "Z") is told by LIKE, which costs a third of the regular expression;
+# DuckDB's cast then checks the digits' ranges.
 _EVENT_US = (
-    f"CASE WHEN regexp_full_match(trim(ts), '{EVENT_TIME_SHAPE}') "
-    "THEN epoch_us(TRY_CAST(trim(ts) AS TIMESTAMPTZ)) END"
+    "CASE WHEN ts LIKE '____-__-__T__:__:__%Z' AND ts NOT LIKE '0000%' "
+    f"OR regexp_full_match(ts, '{EVENT_TIME_SHAPE}') "
+    "THEN epoch_us(TRY_CAST(ts AS TIMESTAMPTZ)) END"
 )
 
 
