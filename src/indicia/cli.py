@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 
 from indicia import __version__, services
 from indicia.cli_output import (
     fail,
     import_progress,
+    make_console,
     print_import_report,
     print_intel,
     print_object_counts,
@@ -40,9 +40,8 @@ ioc_app = typer.Typer(
 )
 app.add_typer(ioc_app, name="ioc")
 
-# No emoji codes: ":x:" in a stored name or a file name is text, not a picture.
-console = Console(emoji=False)
-errors = Console(stderr=True, emoji=False)
+console = make_console()
+errors = make_console(stderr=True)
 
 EXIT_REJECTED = 1
 EXIT_ERROR = 2

@@ -8,15 +8,22 @@ import re
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from indicia.cli_output import TABLE_ROWS, cell_text, fail, print_cut, printable, write_json
+from indicia.cli_output import (
+    TABLE_ROWS,
+    cell_text,
+    fail,
+    make_console,
+    print_cut,
+    printable,
+    write_json,
+)
 from indicia.errors import IndiciaError, InputError
 from indicia.stix.timestamps import format_timestamp, parse_timestamp
 from indicia.store import Store
@@ -27,9 +34,8 @@ if TYPE_CHECKING:  # the matching engines load DuckDB and Arrow: only when a com
     from indicia.matching.run import MatchOptions, MatchReport
 
 alerts_app = typer.Typer(help="List, acknowledge and close alerts.", invoke_without_command=True)
-# No emoji codes: ":x:" in a stored name or a file name is text, not a picture.
-console = Console(emoji=False)
-errors = Console(stderr=True, emoji=False)
+console = make_console()
+errors = make_console(stderr=True)
 _SPAN = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -61,6 +67,9 @@ ALERT_COLUMNS = (
     ("Log source", "log_source"),
     ("Count", "count"),
     ("TLP", "tlp"),
+    ("Confidence", "confidence"),
+    ("Kill chain", "kill_chain_phases"),
+    ("Tags", "tags"),
     ("Action", "event_action"),
     ("Status", "status"),
     ("Raw event", "raw_ref"),
@@ -74,11 +83,23 @@ def print_alerts(
     """Alerts as a table."""
     table = Table(title=f"{title} ({len(rows)})", title_justify="left")
     for header, _ in ALERT_COLUMNS:
-        table.add_column(header, overflow="fold")
+        table.add_column(header, overflow="fold", min_width=_MIN_WIDTHS.get(header))
     for row in rows[:TABLE_ROWS]:
-        table.add_row(*(cell_text(row[key]) for _, key in ALERT_COLUMNS))
+        table.add_row(*(cell_text(_shown(row, key)) for _, key in ALERT_COLUMNS))
     console.print(table)
     print_cut(console, len(rows), "alerts", everything)
+
+
+# Short words a reader scans down: never folded ("commonsecuritylog", "informational").
+_MIN_WIDTHS = {"Severity": 13, "Log source": 17}
+
+
+def _shown(row: dict[str, Any], key: str) -> Any:
+    if key == "kill_chain_phases":  # the phases by name; the chains are in --format json
+        return [phase.get("phase_name", "") for phase in row[key]]
+    if key == "raw_ref":  # the file's name and line; the whole path is in --format json
+        return PurePath(row[key]).name or row[key]
+    return row[key]
 
 
 def print_match_report(report: MatchReport, output: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,19 @@ from indicia.errors import InputError
 from indicia.importer import ImportReport
 
 OUTPUT_FORMATS = ("table", "json", "csv")
+
+# Tables piped to a file or a CI log are laid out this wide (Rich would take 80 columns and
+# fold every cell); COLUMNS, when set, still wins.
+PIPED_WIDTH = 200
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console without emoji codes (":x:" in a stored name is text), wide when piped."""
+    console = Console(stderr=stderr, emoji=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPED_WIDTH
+    return console
+
 
 # The intel-management view's columns: header, record key. The first seven are the default.
 INTEL_COLUMNS: dict[str, tuple[str, str]] = {

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from indicia.cli import app
+from indicia.cli_output import PIPED_WIDTH, make_console
 
 DATA = Path(__file__).parent.parent / "data"
 UMBRELLA = str(DATA / "logs" / "dns" / "umbrella-solarigate-beacon.csv")
@@ -146,3 +148,29 @@ def test_listen_from_the_command_line_alerts_and_reports_on_stop(
     alert = json.loads(out.splitlines()[0])
     assert alert["matched_value"] == "198.18.9.9"
     assert "stopped: received 1, parsed 1, unreadable 0, dropped 0, matched 1" in err
+
+
+def test_piped_tables_are_laid_out_wide_unless_columns_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert make_console().width == PIPED_WIDTH  # pytest's output is no terminal
+    monkeypatch.setenv("COLUMNS", "90")
+    assert make_console(stderr=True).width == 90
+
+
+def test_the_alert_table_shows_the_indicator_context_and_the_file_by_name(
+    indicia_home: Path,
+) -> None:
+    cli(
+        "ioc", "add", "avsvmcloud.com", "--valid-from", "2019-01-01", "--confidence", "90",
+        "--kill-chain", "lockheed:command-and-control", "--tag", "sunburst",
+    )  # fmt: skip
+    out = cli("match", UMBRELLA)
+
+    header = next(line for line in out.splitlines() if "Severity" in line)
+    assert [cell.strip() for cell in header.strip("┃ ").split("┃")][6:10] == [
+        "TLP", "Confidence", "Kill chain", "Tags",
+    ]  # fmt: skip
+    assert "command-and-" in out and "sunburst" in out  # the phase, maybe folded in its cell
+    assert "umbrella-sol" in out and "/logs/dns" not in out  # the name, not the whole path
