@@ -14,31 +14,22 @@ threads share one switch, and the pool before the first of them returns after th
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pyarrow as pa
 
-_lock = threading.Lock()
-_inside = 0
-_previous: pa.MemoryPool | None = None
+from indicia.shared_setting import SharedSetting
 
 
-@contextmanager
-def system_allocator() -> Iterator[None]:
+def _use_malloc() -> pa.MemoryPool:
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    return previous
+
+
+_MALLOC = SharedSetting(_use_malloc, pa.set_memory_pool)
+
+
+def system_allocator() -> AbstractContextManager[None]:
     """Arrow allocates from the C library's malloc inside the block; the old pool after it."""
-    global _inside, _previous
-    with _lock:
-        if _inside == 0:
-            _previous = pa.default_memory_pool()
-            pa.set_memory_pool(pa.system_memory_pool())
-        _inside += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _inside -= 1
-            if _inside == 0 and _previous is not None:
-                pa.set_memory_pool(_previous)
-                _previous = None
+    return _MALLOC.held()
