@@ -324,7 +324,7 @@ def objects_command(
 # Files a folder of intelligence often holds beside it that are not intelligence: read as a
 # plain list, every line of a README would be a rejected record.
 _DOCUMENTATION_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".html", ".htm", ".pdf"})
-_DOCUMENTATION_NAMES = ("readme", "license", "licence", "copying", "notice", "changelog")
+_DOCUMENTATION_NAMES = frozenset({"readme", "license", "licence", "copying", "notice", "changelog"})
 
 
 def _importable(path: Path, folder: Path) -> bool:
@@ -333,8 +333,10 @@ def _importable(path: Path, folder: Path) -> bool:
     inside = path.relative_to(folder).parts
     if any(part.startswith(".") for part in inside):
         return False
-    name = path.name.lower()
-    if path.suffix.lower() in _DOCUMENTATION_SUFFIXES or name.startswith(_DOCUMENTATION_NAMES):
+    # README, LICENSE.txt, COPYING.md: by the whole name before its suffixes, so a feed named
+    # notice_c2.txt is still read.
+    stem = path.name.lower().split(".", 1)[0]
+    if path.suffix.lower() in _DOCUMENTATION_SUFFIXES or stem in _DOCUMENTATION_NAMES:
         return False
     return path.is_file() and not any((folder / Path(*inside[: n + 1])).is_symlink()
                                       for n in range(len(inside)))  # fmt: skip

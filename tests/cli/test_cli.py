@@ -380,11 +380,12 @@ def test_import_takes_folders_and_says_why_it_cannot_read_stdin(
     (feeds / "SOURCES.md").write_text("# Sources\n\n| file | licence |\n")
     (feeds / "README").write_text("These feeds come from 198.51.100.5's vendor.\n")
     (feeds / "more" / "LICENSE.txt").write_text("CC0 1.0\n")
+    (feeds / "notice_c2.txt").write_text("198.51.100.6\n")  # a feed, not a NOTICE file
 
     report = json.loads(cli("import", str(feeds), "--format", "json"))
 
-    assert (report["created"], report["rejected"]) == (2, 0)
-    assert sorted(r["value"] for r in listing()) == ["198.51.100.1", "evil.example"]
+    assert (report["created"], report["rejected"]) == (3, 0)
+    assert sorted(r["value"] for r in listing()) == ["198.51.100.1", "198.51.100.6", "evil.example"]
     assert "not standard input" in cli("import", "-", code=2)
     assert "no such file" in cli("import", str(tmp_path / "absent.json"), code=2)
     (tmp_path / "empty").mkdir()

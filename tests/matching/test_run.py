@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,12 +117,38 @@ def test_a_file_matched_again_without_the_others_adds_nothing(
 
     assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [5]
 
-    # A copy under another name is another log: its two hits count once, and not again.
+    # A copy, or the log gzipped by its rotation, is the same content: counted already.
     copy = tmp_path / "copy.jsonl"
     copy.write_bytes(analytical.read_bytes())
+    rotated = tmp_path / "windows-dns-analytical.jsonl.1.gz"
+    rotated.write_bytes(gzip.compress(analytical.read_bytes()))
     for _ in range(2):
-        match_logs(sqlite_store, [copy], options)
-    assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [7]
+        match_logs(sqlite_store, [copy, rotated], options)
+    assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [5]
+
+
+def test_an_export_overwritten_with_other_events_of_the_same_hour_counts_them(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    add_indicator(sqlite_store, "203.0.113.50", Classification(valid_from=SUNBURST_FROM))
+    export = tmp_path / "export.jsonl"
+
+    def write(sensor: str, hits: list[tuple[int, int]]) -> None:
+        lines = [{"@timestamp": f"2024-06-01T10:{m:02d}:00Z", "host": {"name": sensor},
+                  "source": {"ip": "192.0.2.1"}} for m in range(12)]  # fmt: skip
+        for line, minute in hits:
+            lines[line] = {**lines[line], "destination": {"ip": "203.0.113.50"},
+                           "@timestamp": f"2024-06-01T10:{minute:02d}:00Z"}  # fmt: skip
+        export.write_text("".join(json.dumps(item) + "\n" for item in lines))
+
+    options = MatchOptions(fmt="ecs-json", warninglists=False)  # a documentation address
+    write("sensor-a", [(1, 6), (4, 20), (8, 27)])
+    match_logs(sqlite_store, [export], options)
+    write("sensor-b", [(2, 10), (5, 19)])  # inside the first export's lines and times
+    match_logs(sqlite_store, [export], options)
+    match_logs(sqlite_store, [export], options)  # and that one again
+
+    assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [5]
 
 
 def test_indicator_not_yet_valid_at_event_time_does_not_match_but_hunts(

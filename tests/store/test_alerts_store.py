@@ -235,7 +235,8 @@ def test_two_writers_at_once_fold_into_one_alert(store: Store) -> None:
 
 
 def _events(*refs: tuple[str, int, int | None]) -> Alert:
-    """An alert of events (file, line, minutes after SEEN or None for no time), as a run makes."""
+    """An alert of events as a run makes it: (file identity, line, minutes after SEEN), where
+    None for the minutes is an event that cannot be told again (no time, stdin, network)."""
     times = [SEEN + timedelta(minutes=m) for _, _, m in refs if m is not None] or [SEEN]
     return replace(
         _alert(1),
@@ -244,10 +245,8 @@ def _events(*refs: tuple[str, int, int | None]) -> Alert:
         last_seen=max(times),
         raw_ref=f"{refs[0][0]}:{refs[0][1]}",
         count=len(refs),
-        events=[
-            (path, line, None if m is None else SEEN + timedelta(minutes=m))
-            for path, line, m in refs
-        ],
+        events=[(f, line, SEEN + timedelta(minutes=m)) for f, line, m in refs if m is not None],
+        untracked=sum(1 for _, _, m in refs if m is None),
     )
 
 
@@ -292,13 +291,49 @@ def test_a_rotated_file_at_the_same_path_counts_its_new_events(store: Store) -> 
     assert _count(store) == [4]
 
 
-def test_events_without_a_time_are_judged_by_their_line(store: Store) -> None:
-    save_alerts(store.engine, [_events(("/l/proxy.log", 4, None), ("/l/proxy.log", 9, None))])
+def test_events_that_cannot_be_told_again_always_add(store: Store) -> None:
+    save_alerts(store.engine, [_events(("f:proxy", 4, 0), ("-", 9, None))])
 
-    save_alerts(store.engine, [_events(("/l/proxy.log", 4, None), ("/l/proxy.log", 9, None))])
-    save_alerts(store.engine, [_events(("/l/proxy.log", 12, None))])
+    # The told event is known; the untold one (no time, or standard input) adds again.
+    save_alerts(store.engine, [_events(("f:proxy", 4, 0), ("-", 9, None))])
 
     assert _count(store) == [3]
+
+
+def test_an_event_without_a_time_is_told_by_its_line_in_its_file(store: Store) -> None:
+    def timeless(*lines: int) -> Alert:
+        events = [("f:proxy", line, None) for line in lines]
+        return replace(_events(("f:proxy", lines[0], 0)), count=len(lines), events=events)
+
+    save_alerts(store.engine, [timeless(4, 9)])
+    save_alerts(store.engine, [timeless(4, 9)])  # the same file again
+    save_alerts(store.engine, [timeless(4, 9, 12)])  # grown by one hit
+
+    assert _count(store) == [3]
+
+
+def test_an_alert_of_only_untold_events_falls_back_to_the_first_event_rule(store: Store) -> None:
+    save_alerts(store.engine, [_events(("-", 4, None), ("-", 9, None))])
+
+    save_alerts(store.engine, [_events(("-", 4, None), ("-", 9, None))])  # the same, piped again
+    save_alerts(store.engine, [_events(("-", 2, None))])  # another stream
+
+    assert _count(store) == [3]
+
+
+def test_an_event_counted_by_one_alert_is_not_counted_by_another(store: Store) -> None:
+    # Run one at a time out of time order: P (12:00) alone, then Q (13:30), then R (12:45),
+    # which folds into Q's alert. A run of all three groups P with R: R is counted already.
+    save_alerts(store.engine, [_events(("f:P", 1, 0))])
+    save_alerts(store.engine, [_events(("f:Q", 1, 90))])
+    save_alerts(store.engine, [_events(("f:R", 1, 45))])
+    before = sorted(_count(store))
+
+    together = [_events(("f:P", 1, 0), ("f:R", 1, 45)), _events(("f:Q", 1, 90))]
+    save_alerts(store.engine, together)
+
+    assert before == [1, 2]
+    assert sum(_count(store)) == 3
 
 
 def test_a_closed_alert_takes_a_rerun_and_new_events_open_a_new_alert(store: Store) -> None:
@@ -307,7 +342,9 @@ def test_a_closed_alert_takes_a_rerun_and_new_events_open_a_new_alert(store: Sto
     set_status(store.engine, [first.id], "closed")
 
     rerun = save_alerts(store.engine, [_events(("/l/fw.log", 2, 1))])
-    later = save_alerts(store.engine, [_events(("/l/fw.log", 3, 2))])
+    # The log grew by one hit; matched again, the new alert counts only that one.
+    grown = _events(("/l/fw.log", 1, 0), ("/l/fw.log", 2, 1), ("/l/fw.log", 3, 2))
+    later = save_alerts(store.engine, [grown])
 
     assert (rerun.created, rerun.ids) == (0, [first.id])
     assert later.created == 1
@@ -320,11 +357,7 @@ def test_a_closed_alert_takes_a_rerun_and_new_events_open_a_new_alert(store: Sto
 def test_what_an_alert_counted_is_stored_per_file(store: Store) -> None:
     save_alerts(
         store.engine,
-        [
-            _events(
-                ("/l/b.log", 9, 5), ("/l/a.log", 4, None), ("/l/b.log", 2, 1), ("/l/a.log", 6, 3)
-            )
-        ],
+        [_events(("/l/b.log", 9, 5), ("/l/a.log", 4, 3), ("/l/b.log", 2, 1), ("/l/a.log", 6, 3))],
     )
 
     (row,) = list_alerts(store.engine)

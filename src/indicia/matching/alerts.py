@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from indicia.logs.base import Event
+from indicia.logs.inputs import content_identity
 from indicia.matching.types import Match
 from indicia.stix.markings import tlp_marking_id
 from indicia.stix.object_types import SEVERITIES
@@ -68,9 +69,12 @@ class Alert:
     indicator_value: str = ""
     # Where the latest event folded in came from (raw_ref is the first's); not stored.
     last_ref: str = ""
-    # The events counted, as (path, line, event time or None); the store keeps a summary per
-    # path, so a later run that meets the same events again does not count them twice.
+    # The events counted that can be told again later, as (content identity of their file,
+    # line, event time or None); the store keeps a summary per file, so a later run that meets
+    # the same events does not count them twice. ``untracked`` counts the others (standard
+    # input, the network): they always add.
     events: list[tuple[str, int, datetime | None]] = _field(default_factory=list)
+    untracked: int = 0
 
 
 def severity_of(context: IndicatorContext, event: Event | None = None) -> str:
@@ -133,12 +137,7 @@ def new_alert(match: Match, context: IndicatorContext) -> Alert:
         event_action=str(action) if action is not None else None,
         indicator_value=match.indicator_value,
         last_ref=match.event.ref,
-        events=[_counted(match.event)],
     )
-
-
-def _counted(event: Event) -> tuple[str, int, datetime | None]:
-    return event.path, event.line, event.timestamp and _event_time(event)
 
 
 class AlertFolder:
@@ -154,6 +153,7 @@ class AlertFolder:
         # sighting, even when the value stands in two of its fields (source.ip, related.ip).
         self._event: Event | None = None
         self._counted: set[str] = set()
+        self._identities: dict[str, str | None] = {}  # file path -> content identity
         # The alert the last add() opened, or None when it folded into an open one.
         self.opened: Alert | None = None
 
@@ -173,15 +173,28 @@ class AlertFolder:
             if self._fits(alert, when):
                 if alert.id not in self._counted:
                     self._fold(alert, match, context, when)
+                    self._track(alert, match.event)
                     self._counted.add(alert.id)
                 return alert
 
         alert = new_alert(match, context)
+        self._track(alert, match.event)
         self._open.setdefault(key, []).append(alert)
         self._alerts.append(alert)
         self._counted.add(alert.id)
         self.opened = alert
         return alert
+
+    def _track(self, alert: Alert, event: Event) -> None:
+        """Note the event an alert just counted: by its file's content, line and time."""
+        if event.path not in self._identities:
+            self._identities[event.path] = content_identity(event.path)
+        identity = self._identities[event.path]
+        if identity is None:
+            alert.untracked += 1
+        else:
+            when = None if event.timestamp is None else _event_time(event)
+            alert.events.append((identity, event.line, when))
 
     def alerts(self) -> list[Alert]:
         """Every alert so far, in the order they were opened."""
@@ -206,7 +219,6 @@ class AlertFolder:
     def _fold(self, alert: Alert, match: Match, context: IndicatorContext, when: datetime) -> None:
         alert.count += 1
         alert.last_ref = match.event.ref
-        alert.events.append(_counted(match.event))
         alert.first_seen = min(alert.first_seen, when)
         alert.last_seen = max(alert.last_seen, when)
         severity = severity_of(context, match.event)

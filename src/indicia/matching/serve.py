@@ -175,6 +175,6 @@ class _Written:
         alert.count = repeat.count
         alert.first_seen = alert.last_seen
         alert.raw_ref = alert.last_ref or alert.raw_ref
-        alert.events = []  # which of the repeats are in the new alert is not known
+        alert.events, alert.untracked = [], 0  # which repeats the new alert holds is not known
         alert.status = "new"
         self.announce(replace(alert, id=self.opened(alert)))

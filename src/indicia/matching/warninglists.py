@@ -16,11 +16,11 @@ Two policies go beyond the MISP text and are deliberate:
   names inside the same registrable domain. The public suffixes come from Mozilla's Public
   Suffix List as flattened by the MISP ``second-level-tlds`` list; by the PSL's default rule a
   top-level domain is always one, so a listed TLD never covers the names beneath it.
-* A ``hostname`` list covers a URL only when the URL names no more than its host (no path
-  beyond ``/``, no query, no fragment). ``github.com`` is on every top-site list, but
-  ``https://github.com/<someone>/releases/download/stage2.exe`` is a specific, hostile
-  resource on it: MISP would withhold the match, an analyst wants the alert. URL-exact,
-  substring and regex lists still apply to every URL.
+* A ``hostname`` list covers a URL only when the URL names no more than its host (no user,
+  no port of its own, no path beyond ``/``, no query, no fragment). ``github.com`` is on
+  every top-site list, but ``https://github.com/<someone>/releases/download/stage2.exe`` is
+  a specific, hostile resource on it: MISP would withhold the match, an analyst wants the
+  alert. URL-exact, substring and regex lists still apply to every URL.
 """
 
 from __future__ import annotations
@@ -412,9 +412,13 @@ def _lookup_patterns(index: _KindIndex, value: str) -> str | None:
 
 
 def _names_only_its_host(url: str) -> bool:
-    """Whether a canonical URL has no path beyond ``/``, no query and no fragment."""
+    """Whether a canonical URL is its host alone: no user, no port other than the scheme's
+    (canonical URLs drop that one), no path beyond ``/``, no query and no fragment."""
     rest = url.partition("://")[2]
     cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=-1)
+    authority = rest if cut < 0 else rest[:cut]
+    if "@" in authority or ":" in authority.rsplit("]", 1)[-1]:
+        return False
     return cut < 0 or rest[cut:] == "/"
 
 

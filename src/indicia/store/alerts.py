@@ -4,15 +4,19 @@ An alert arriving for the same indicator, value and log source as a stored one w
 sighting lies within the fold window is merged into it (first/last seen widened, the count
 grown by the events the stored alert has not counted yet).
 
-Matching the same events twice must not double an alert. A stored alert keeps, per log file it
-counted events from, the span of their line numbers and of their event times (``seen``); an
-arriving event at a line and time inside its file's spans is one counted already. That is exact
-for a file matched again as it was, or with lines appended (they lie past the span), and a
-rotated file's new lines carry later times. A line of the file that did not match then cannot
-match now under the same indicator and value, so the gaps inside a span hold no uncounted
-event. An event without a time is judged by its line alone. Alerts written without their
-events (and rows stored before ``seen`` existed) fall back to an older rule: an alert whose
-first event is the stored alert's first is a re-run, and its count replaces, never adds.
+Matching the same events twice must not double an alert. A stored alert keeps, per log file
+it counted events from, the span of their line numbers and of their event times (``seen``).
+Files are named by their content (a hash of their first lines, ``content_identity``), not by
+path: a copy, or the compressed rotation of a log, is the same file; an export overwritten with
+other events is another. An arriving event of a known file at a line and time inside its span
+is one counted already, by whichever stored alert of the same key holds it. That is exact for a
+file matched again as it was, or grown by appended lines (they lie past the span): a line of
+the same content that did not match then cannot match now under the same indicator and value,
+so the gaps inside a span hold no uncounted event. An event without a time is told by its
+line. Events that cannot be told again (standard input, the network) always add. An alert
+written with none of its events told (and rows stored before ``seen`` existed) falls back to an
+older rule: an alert whose first event is the stored alert's first is a re-run, and its count
+replaces, never adds.
 
 A closed alert folds in nothing but a re-run, so activity after it was closed raises a new one.
 Every write recomputes the Alerts column (``objects.alert_count``) of the indicators it touched.
@@ -93,6 +97,9 @@ class AlertLike(Protocol):
     @property
     def events(self) -> Sequence[tuple[str, int, datetime | None]]: ...
 
+    @property
+    def untracked(self) -> int: ...
+
 
 @dataclass(slots=True)
 class SaveResult:
@@ -133,15 +140,16 @@ def _row(alert: AlertLike, now: str, events: Sequence[_Counted]) -> dict[str, An
     }
 
 
-# What a stored alert has counted, per file: [first line, last line, first time, last time]
-# ("" as the times when only events without a time were counted).
+# What a stored alert has counted, per file (by content identity):
+# [first line, last line, first event time, last event time] ("" as the times when only events
+# without a time were counted).
 _Seen = dict[str, list[Any]]
-# An event as the store compares it: file, line, event time as stored text ("" for none).
+# An event as the store compares it: file identity, line, event time as stored text ("" if none).
 _Counted = tuple[str, int, str]
 
 
 def _events(alert: AlertLike) -> list[_Counted]:
-    return [(path, line, _stamp(when) if when else "") for path, line, when in alert.events]
+    return [(identity, line, _stamp(when) if when else "") for identity, line, when in alert.events]
 
 
 def _load_seen(text: str | None) -> _Seen | None:
@@ -156,21 +164,45 @@ def _covered(seen: _Seen, event: _Counted) -> bool:
     span = seen.get(event[0])
     if span is None or not span[0] <= event[1] <= span[1]:
         return False
+    # An event without a time is told by its line: its file's content names it already.
     return not event[2] or (bool(span[2]) and span[2] <= event[2] <= span[3])
 
 
 def _widened(seen: _Seen, events: Sequence[_Counted]) -> _Seen:
-    grown = {path: list(span) for path, span in seen.items()}
-    for path, line, when in events:
-        span = grown.get(path)
+    grown = {identity: list(span) for identity, span in seen.items()}
+    for identity, line, when in events:
+        span = grown.get(identity)
         if span is None:
-            grown[path] = [line, line, when, when]
+            grown[identity] = [line, line, when, when]
             continue
         span[0], span[1] = min(span[0], line), max(span[1], line)
         if when:
             span[2] = min(span[2], when) if span[2] else when
             span[3] = max(span[3], when)
     return grown
+
+
+@dataclass(slots=True)
+class _Arrival:
+    """A row of the batch and what is known of its events against the stored alerts."""
+
+    row: dict[str, Any]
+    events: list[_Counted]
+    untracked: int
+    # Of the told events, how many no alert of the key has counted; None when none was told.
+    fresh: int | None = None
+
+    def adds(self) -> int | None:
+        """Events this row adds to any alert; None when that is for the older rule to say."""
+        return None if self.fresh is None else self.fresh + self.untracked
+
+    def only_counted(self) -> bool:
+        return self.fresh == 0 and self.untracked == 0
+
+
+def _fresh(known: Sequence[dict[str, Any]], events: Sequence[_Counted]) -> int:
+    spans = [seen for seen in (_load_seen(k["seen"]) for k in known) if seen is not None]
+    return sum(1 for event in events if not any(_covered(seen, event) for seen in spans))
 
 
 _FoldKey = tuple[str, str, str]
@@ -203,6 +235,15 @@ def _shifted(stamp: str, by: timedelta) -> str:
     return _stamp(datetime.fromisoformat(stamp) - by)
 
 
+def _holder(known: Sequence[dict[str, Any]], event: _Counted) -> dict[str, Any]:
+    """The alert of the key that has counted this event."""
+    for stored in known:
+        seen = _load_seen(stored["seen"])
+        if seen is not None and _covered(seen, event):
+            return stored
+    raise LookupError(event)  # only called for an event some alert has counted
+
+
 def _fold_candidates(
     conn: Connection, rows: Sequence[dict[str, Any]], window: timedelta
 ) -> dict[_FoldKey, list[dict[str, Any]]]:
@@ -224,23 +265,21 @@ def _fold_candidates(
 
 
 def _fold_target(
-    candidates: Sequence[dict[str, Any]],
-    row: dict[str, Any],
-    events: Sequence[_Counted],
-    window: timedelta,
+    candidates: Sequence[dict[str, Any]], arrival: _Arrival, window: timedelta
 ) -> dict[str, Any] | None:
     """The stored alert with the latest sighting that this row may fold into, if any.
 
     The rule is the matching run's (``AlertFolder``): together they must span less than one
     window, so a re-run of the same logs splits its events into the same alerts again and each
-    is recognised as a re-run. A closed alert takes only a re-run of what it already holds:
+    is recognised as a re-run. A closed alert takes only a re-run of what is counted already:
     new activity after an analyst closed it opens a new alert rather than vanishing into it.
     """
+    row = arrival.row
     reached = [
         stored
         for stored in candidates
         if _span(stored, row) < window
-        and (stored.get("status") != "closed" or _is_rerun(stored, row, events))
+        and (stored.get("status") != "closed" or _is_rerun(stored, arrival))
     ]
     return max(reached, key=lambda stored: stored["last_seen"], default=None)
 
@@ -251,35 +290,26 @@ def _span(stored: dict[str, Any], row: dict[str, Any]) -> timedelta:
     return datetime.fromisoformat(last) - datetime.fromisoformat(first)
 
 
-def _uncounted(stored: dict[str, Any], events: Sequence[_Counted]) -> int | None:
-    """How many of a row's events ``stored`` has not counted; None when that cannot be told."""
-    seen = _load_seen(stored["seen"])
-    if seen is None or not events:
-        return None
-    return sum(1 for event in events if not _covered(seen, event))
-
-
-def _is_rerun(stored: dict[str, Any], row: dict[str, Any], events: Sequence[_Counted]) -> bool:
-    """Whether ``row`` holds only events ``stored`` has counted: the same logs again."""
-    uncounted = _uncounted(stored, events)
-    if uncounted is not None:
-        return uncounted == 0
+def _is_rerun(stored: dict[str, Any], arrival: _Arrival) -> bool:
+    """Whether the row holds only events counted already: the same logs again."""
+    if arrival.fresh is not None and stored["seen"] is not None:
+        return arrival.only_counted()
+    row = arrival.row
     return bool(stored["raw_ref"] == row["raw_ref"] and stored["first_seen"] == row["first_seen"])
 
 
-def _merge(
-    stored: dict[str, Any], row: dict[str, Any], events: Sequence[_Counted]
-) -> dict[str, Any]:
-    uncounted = _uncounted(stored, events)
-    if uncounted is not None:
-        count = stored["count"] + uncounted
-    elif _is_rerun(stored, row, events):
+def _merge(stored: dict[str, Any], arrival: _Arrival) -> dict[str, Any]:
+    row = arrival.row
+    adds = arrival.adds()
+    if adds is not None and stored["seen"] is not None:
+        count = stored["count"] + adds
+    elif _is_rerun(stored, arrival):
         count = max(stored["count"], row["count"])
     else:
         count = stored["count"] + row["count"]
     seen = _load_seen(stored["seen"])
-    if events:
-        seen = _widened(seen or {}, events)
+    if arrival.events:
+        seen = _widened(seen or {}, arrival.events)
     return {
         "count": count,
         "first_seen": min(stored["first_seen"], row["first_seen"]),
@@ -301,31 +331,46 @@ def save_alerts(
     """
     result = SaveResult()
     now = _stamp(datetime.now(UTC))
-    counted = [_events(alert) for alert in batch]
-    rows = [_row(alert, now, events) for alert, events in zip(batch, counted, strict=True)]
-    if not rows:
+    arrivals = []
+    for alert in batch:
+        events = _events(alert)
+        arrivals.append(_Arrival(_row(alert, now, events), events, alert.untracked))
+    if not arrivals:
         return result
     with engine.begin() as conn:
         _one_writer(conn)
-        candidates = _fold_candidates(conn, rows, window)
+        candidates = _fold_candidates(conn, [a.row for a in arrivals], window)
         inserted: dict[str, dict[str, Any]] = {}
         changed: dict[str, dict[str, Any]] = {}
-        for row, events in zip(rows, counted, strict=True):
+        for arrival in arrivals:
+            row = arrival.row
             known = candidates.setdefault(_key(row), [])
-            stored = _fold_target(known, row, events, window)
+            if arrival.events:
+                arrival.fresh = _fresh(known, arrival.events)
+            stored = _fold_target(known, arrival, window)
+            if stored is None and arrival.only_counted():
+                # Every event is counted by alerts of its key already (a re-run that groups
+                # them otherwise): nothing to add, and no new alert for them.
+                holder = _holder(known, arrival.events[0])
+                result.folded += 1
+                result.ids.append(holder["id"])
+                continue
             if stored is None:
+                adds = arrival.adds()
+                if adds is not None:
+                    row["count"] = adds  # what a closed alert counted is not counted again
                 known.append(row)
                 inserted[row["id"]] = row
                 result.created += 1
                 result.ids.append(row["id"])
                 continue
-            stored.update(_merge(stored, row, events))
+            stored.update(_merge(stored, arrival))
             if stored["id"] not in inserted:
                 changed[stored["id"]] = stored
             result.folded += 1
             result.ids.append(stored["id"])
         _write(conn, list(inserted.values()), list(changed.values()))
-        _recount(conn, {row["indicator_id"] for row in rows})
+        _recount(conn, {a.row["indicator_id"] for a in arrivals})
     return result
 
 
