@@ -12,7 +12,6 @@ import pytest
 from indicia.errors import InputError
 from indicia.logs import inputs
 from indicia.logs.base import Event, Unreadable
-from indicia.logs.inputs import content_identity
 
 from .manifest_check import DATA
 
@@ -174,23 +173,3 @@ def test_gzip_on_stdin_is_read_like_a_gz_file(monkeypatch: pytest.MonkeyPatch) -
     results = list(inputs.read_events(["-"], fmt="cef"))
 
     assert [r.fields.get("source.ip") for r in results if isinstance(r, Event)] == ["192.0.2.1"]
-
-
-def test_content_identity_names_a_log_by_its_first_lines(tmp_path: Path) -> None:
-    log = tmp_path / "fw.log"
-    log.write_bytes(b"".join(b"line %d\n" % n for n in range(10)))
-    copy, packed = tmp_path / "copy.log", tmp_path / "fw.log.1.gz"
-    copy.write_bytes(log.read_bytes())
-    packed.write_bytes(gzip.compress(log.read_bytes()))
-    first = content_identity(str(log))
-
-    assert first is not None and first.startswith("sha256:")
-    assert content_identity(str(copy)) == content_identity(str(packed)) == first
-    with log.open("ab") as grown:  # appended lines leave the identity as it was
-        grown.write(b"line 10\n")
-    assert content_identity(str(log)) == first
-    log.write_bytes(b"other\n" + log.read_bytes())  # overwritten with other content
-    assert content_identity(str(log)) != first
-    assert content_identity("-") is None
-    assert content_identity(str(tmp_path)) is None
-    assert content_identity(str(tmp_path / "absent.log")) is None

@@ -127,6 +127,22 @@ def test_a_file_matched_again_without_the_others_adds_nothing(
     assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [5]
 
 
+def test_a_log_and_its_copy_in_one_run_count_once_and_repeated_lines_each(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    add_indicator(sqlite_store, "c2.example-bad.net", Classification(valid_from=SUNBURST_FROM))
+    line = json.dumps({"dns": {"question": {"name": "c2.example-bad.net"}}})  # no time at all
+    log = tmp_path / "proxy.jsonl"
+    log.write_text(f"{line}\n{line}\n")  # the same words twice: two events
+    copy = tmp_path / "proxy-copy.jsonl"
+    copy.write_bytes(log.read_bytes())
+
+    match_logs(sqlite_store, [log, copy], MatchOptions(fmt="ecs-json"))
+    match_logs(sqlite_store, [copy], MatchOptions(fmt="ecs-json"))
+
+    assert [a["count"] for a in list_alerts(sqlite_store.engine)] == [2]
+
+
 def test_an_export_overwritten_with_other_events_of_the_same_hour_counts_them(
     sqlite_store: Store, tmp_path: Path
 ) -> None:

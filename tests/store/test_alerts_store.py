@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from indicia.errors import NotFoundError
 from indicia.matching.alerts import Alert
 from indicia.store import Store, prepare
-from indicia.store.alerts import list_alerts, save_alerts, set_status
+from indicia.store.alerts import SEEN_KEYS, list_alerts, save_alerts, set_status
 from indicia.store.indicators import IndicatorQuery, list_indicators
 
 SEEN = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -235,8 +235,9 @@ def test_two_writers_at_once_fold_into_one_alert(store: Store) -> None:
 
 
 def _events(*refs: tuple[str, int, int | None]) -> Alert:
-    """An alert of events as a run makes it: (file identity, line, minutes after SEEN), where
-    None for the minutes is an event that cannot be told again (no time, stdin, network)."""
+    """An alert of events as a run makes it, each (log, line, minutes after SEEN): its key is
+    its text, here "log:line" (a copy of a log has the same lines); None for the minutes is an
+    event without a raw text, which cannot be told again."""
     times = [SEEN + timedelta(minutes=m) for _, _, m in refs if m is not None] or [SEEN]
     return replace(
         _alert(1),
@@ -245,7 +246,7 @@ def _events(*refs: tuple[str, int, int | None]) -> Alert:
         last_seen=max(times),
         raw_ref=f"{refs[0][0]}:{refs[0][1]}",
         count=len(refs),
-        events=[(f, line, SEEN + timedelta(minutes=m)) for f, line, m in refs if m is not None],
+        event_keys=[f"{log}:{line}" for log, line, m in refs if m is not None],
         untracked=sum(1 for _, _, m in refs if m is None),
     )
 
@@ -256,58 +257,38 @@ def _count(store: Store) -> list[int]:
 
 def test_a_file_matched_again_alone_adds_nothing(store: Store) -> None:
     # One run read two files; a later run reads only the second (its alert starts elsewhere).
-    save_alerts(store.engine, [_events(("/l/debug.log", 3, 0), ("/l/dns.json", 7, 5))])
+    save_alerts(store.engine, [_events(("debug", 3, 0), ("dns", 7, 5))])
 
-    again = [save_alerts(store.engine, [_events(("/l/dns.json", 7, 5))]) for _ in range(3)]
+    again = [save_alerts(store.engine, [_events(("dns", 7, 5))]) for _ in range(3)]
 
     assert [(r.created, r.folded) for r in again] == [(0, 1)] * 3
     assert _count(store) == [2]
 
 
 def test_appended_lines_are_counted_once_and_the_old_ones_not_again(store: Store) -> None:
-    save_alerts(store.engine, [_events(("/l/fw.log", 10, 0), ("/l/fw.log", 20, 1))])
+    save_alerts(store.engine, [_events(("fw", 10, 0), ("fw", 20, 1))])
 
-    grown = _events(("/l/fw.log", 10, 0), ("/l/fw.log", 20, 1), ("/l/fw.log", 31, 2))
+    grown = _events(("fw", 10, 0), ("fw", 20, 1), ("fw", 31, 2))
     save_alerts(store.engine, [grown])
     save_alerts(store.engine, [replace(grown, id="alert--again")])
 
     assert _count(store) == [3]
 
 
-def test_a_copy_counts_once_under_its_own_path(store: Store) -> None:
-    save_alerts(store.engine, [_events(*[("/l/three.cef", n, n) for n in (1, 2, 3)])])
-    for _ in range(3):
-        save_alerts(store.engine, [_events(*[("/l/three-b.cef", n, n) for n in (1, 2, 3)])])
-
-    assert _count(store) == [6]
-
-
-def test_a_rotated_file_at_the_same_path_counts_its_new_events(store: Store) -> None:
-    save_alerts(store.engine, [_events(("/l/fw.log", 1, 0), ("/l/fw.log", 5, 10))])
-
-    # The file was rotated: its first lines are new events, at later times.
-    save_alerts(store.engine, [_events(("/l/fw.log", 1, 20), ("/l/fw.log", 2, 30))])
+def test_other_lines_of_the_same_hour_count_and_the_same_lines_do_not(store: Store) -> None:
+    # An export overwritten by another sensor's lines of the same period: other events.
+    save_alerts(store.engine, [_events(("sensor-a", 2, 6), ("sensor-a", 5, 20))])
+    save_alerts(store.engine, [_events(("sensor-b", 3, 10), ("sensor-b", 6, 19))])
+    save_alerts(store.engine, [_events(("sensor-b", 3, 10), ("sensor-b", 6, 19))])
 
     assert _count(store) == [4]
 
 
 def test_events_that_cannot_be_told_again_always_add(store: Store) -> None:
-    save_alerts(store.engine, [_events(("f:proxy", 4, 0), ("-", 9, None))])
+    save_alerts(store.engine, [_events(("proxy", 4, 0), ("-", 9, None))])
 
-    # The told event is known; the untold one (no time, or standard input) adds again.
-    save_alerts(store.engine, [_events(("f:proxy", 4, 0), ("-", 9, None))])
-
-    assert _count(store) == [3]
-
-
-def test_an_event_without_a_time_is_told_by_its_line_in_its_file(store: Store) -> None:
-    def timeless(*lines: int) -> Alert:
-        events = [("f:proxy", line, None) for line in lines]
-        return replace(_events(("f:proxy", lines[0], 0)), count=len(lines), events=events)
-
-    save_alerts(store.engine, [timeless(4, 9)])
-    save_alerts(store.engine, [timeless(4, 9)])  # the same file again
-    save_alerts(store.engine, [timeless(4, 9, 12)])  # grown by one hit
+    # The told event is known; the one without a raw text adds again.
+    save_alerts(store.engine, [_events(("proxy", 4, 0), ("-", 9, None))])
 
     assert _count(store) == [3]
 
@@ -315,8 +296,8 @@ def test_an_event_without_a_time_is_told_by_its_line_in_its_file(store: Store) -
 def test_an_alert_of_only_untold_events_falls_back_to_the_first_event_rule(store: Store) -> None:
     save_alerts(store.engine, [_events(("-", 4, None), ("-", 9, None))])
 
-    save_alerts(store.engine, [_events(("-", 4, None), ("-", 9, None))])  # the same, piped again
-    save_alerts(store.engine, [_events(("-", 2, None))])  # another stream
+    save_alerts(store.engine, [_events(("-", 4, None), ("-", 9, None))])  # the same first event
+    save_alerts(store.engine, [_events(("-", 2, None))])  # another first event
 
     assert _count(store) == [3]
 
@@ -324,12 +305,12 @@ def test_an_alert_of_only_untold_events_falls_back_to_the_first_event_rule(store
 def test_an_event_counted_by_one_alert_is_not_counted_by_another(store: Store) -> None:
     # Run one at a time out of time order: P (12:00) alone, then Q (13:30), then R (12:45),
     # which folds into Q's alert. A run of all three groups P with R: R is counted already.
-    save_alerts(store.engine, [_events(("f:P", 1, 0))])
-    save_alerts(store.engine, [_events(("f:Q", 1, 90))])
-    save_alerts(store.engine, [_events(("f:R", 1, 45))])
+    save_alerts(store.engine, [_events(("P", 1, 0))])
+    save_alerts(store.engine, [_events(("Q", 1, 90))])
+    save_alerts(store.engine, [_events(("R", 1, 45))])
     before = sorted(_count(store))
 
-    together = [_events(("f:P", 1, 0), ("f:R", 1, 45)), _events(("f:Q", 1, 90))]
+    together = [_events(("P", 1, 0), ("R", 1, 45)), _events(("Q", 1, 90))]
     save_alerts(store.engine, together)
 
     assert before == [1, 2]
@@ -337,14 +318,13 @@ def test_an_event_counted_by_one_alert_is_not_counted_by_another(store: Store) -
 
 
 def test_a_closed_alert_takes_a_rerun_and_new_events_open_a_new_alert(store: Store) -> None:
-    first = _events(("/l/fw.log", 1, 0), ("/l/fw.log", 2, 1))
+    first = _events(("fw", 1, 0), ("fw", 2, 1))
     save_alerts(store.engine, [first])
     set_status(store.engine, [first.id], "closed")
 
-    rerun = save_alerts(store.engine, [_events(("/l/fw.log", 2, 1))])
+    rerun = save_alerts(store.engine, [_events(("fw", 2, 1))])
     # The log grew by one hit; matched again, the new alert counts only that one.
-    grown = _events(("/l/fw.log", 1, 0), ("/l/fw.log", 2, 1), ("/l/fw.log", 3, 2))
-    later = save_alerts(store.engine, [grown])
+    later = save_alerts(store.engine, [_events(("fw", 1, 0), ("fw", 2, 1), ("fw", 3, 2))])
 
     assert (rerun.created, rerun.ids) == (0, [first.id])
     assert later.created == 1
@@ -354,17 +334,24 @@ def test_a_closed_alert_takes_a_rerun_and_new_events_open_a_new_alert(store: Sto
     ]
 
 
-def test_what_an_alert_counted_is_stored_per_file(store: Store) -> None:
-    save_alerts(
-        store.engine,
-        [_events(("/l/b.log", 9, 5), ("/l/a.log", 4, 3), ("/l/b.log", 2, 1), ("/l/a.log", 6, 3))],
-    )
+def test_what_an_alert_counted_is_stored_as_its_event_keys(store: Store) -> None:
+    save_alerts(store.engine, [_events(("b", 9, 5), ("a", 4, 3), ("b", 2, 1))])
 
     (row,) = list_alerts(store.engine)
-    assert orjson.loads(row["seen"]) == {
-        "/l/a.log": [4, 6, "2024-06-01T12:03:00.000000Z", "2024-06-01T12:03:00.000000Z"],
-        "/l/b.log": [2, 9, "2024-06-01T12:01:00.000000Z", "2024-06-01T12:05:00.000000Z"],
-    }
+    assert orjson.loads(row["seen"]) == {"keys": ["a:4", "b:2", "b:9"], "capped": False}
+
+
+def test_a_noisy_alert_keeps_so_many_keys_and_then_counts_every_event(store: Store) -> None:
+    many = [("fw", n, 0) for n in range(SEEN_KEYS + 10)]
+    save_alerts(store.engine, [_events(*many)])
+
+    save_alerts(store.engine, [_events(*many)])
+
+    (row,) = list_alerts(store.engine)
+    seen = orjson.loads(row["seen"])
+    assert (len(seen["keys"]), seen["capped"]) == (SEEN_KEYS, True)
+    # The ten events past the cap cannot be told again: they count again (never too few).
+    assert row["count"] == SEEN_KEYS + 10 + 10
 
 
 def test_an_alert_stored_before_seen_existed_folds_by_the_older_rule(tmp_path: Path) -> None:
@@ -390,7 +377,7 @@ def test_an_alert_stored_before_seen_existed_folds_by_the_older_rule(tmp_path: P
         save_alerts(store.engine, [rerun])
         (row,) = list_alerts(store.engine)
         assert row["count"] == 3
-        assert orjson.loads(row["seen"])["fw.log"][:2] == [1, 3]
+        assert orjson.loads(row["seen"])["keys"] == ["fw.log:1", "fw.log:2", "fw.log:3"]
         save_alerts(store.engine, [replace(rerun, id="alert--again")])
         assert _count(store) == [3]
     finally:

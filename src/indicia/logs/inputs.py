@@ -9,7 +9,6 @@ limit too) is not handed to any parser: it is reported unreadable and memory sta
 from __future__ import annotations
 
 import gzip
-import hashlib
 import itertools
 import logging
 import os
@@ -60,34 +59,6 @@ def _open(path: str) -> BinaryIO:
         return open(path, "rb")  # noqa: SIM115 - closed by the caller's generator
     except OSError as exc:
         raise InputError(path, f"cannot open: {exc.strerror or exc}") from exc
-
-
-# How much of a file's start names its content (see content_identity).
-IDENTITY_LINES = 4
-_IDENTITY_LINE_BYTES = 1 << 16
-
-
-def content_identity(path: str) -> str | None:
-    """A name for a log file's content: a hash of its first lines (gunzipped for ``.gz``).
-
-    Appending to a log leaves its first lines, so its identity, as they were; a copy or a
-    compressed rotation of it has the same identity; an export overwritten with other events,
-    or a new file after rotation, has another. None for standard input, a socket or anything
-    that is not a regular file: such a source cannot be read twice to tell.
-    """
-    if path == STDIN or not os.path.isfile(path):
-        return None
-    digest = hashlib.sha256()
-    try:
-        with _open(path) as stream:
-            for _ in range(IDENTITY_LINES):
-                line = stream.readline(_IDENTITY_LINE_BYTES)
-                if not line:
-                    break
-                digest.update(line)
-    except (OSError, EOFError, InputError, zlib.error):
-        return None
-    return "sha256:" + digest.hexdigest()[:32]
 
 
 def read_lines(

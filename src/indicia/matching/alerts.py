@@ -8,6 +8,7 @@ comes from the indicator's own severity, else from its confidence (STIX 2.1 appe
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from dataclasses import field as _field
@@ -15,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from indicia.logs.base import Event
-from indicia.logs.inputs import content_identity
 from indicia.matching.types import Match
 from indicia.stix.markings import tlp_marking_id
 from indicia.stix.object_types import SEVERITIES
@@ -69,11 +69,10 @@ class Alert:
     indicator_value: str = ""
     # Where the latest event folded in came from (raw_ref is the first's); not stored.
     last_ref: str = ""
-    # The events counted that can be told again later, as (content identity of their file,
-    # line, event time or None); the store keeps a summary per file, so a later run that meets
-    # the same events does not count them twice. ``untracked`` counts the others (standard
-    # input, the network): they always add.
-    events: list[tuple[str, int, datetime | None]] = _field(default_factory=list)
+    # The events counted, by a hash of their raw text (see event_key); the store keeps them, so
+    # a later run that meets the same events does not count them twice. ``untracked`` counts
+    # events without a raw text, which always add.
+    event_keys: list[str] = _field(default_factory=list)
     untracked: int = 0
 
 
@@ -115,6 +114,21 @@ def _event_time(event: Event) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
+def event_key(event: Event) -> str | None:
+    """A name for a logged event: a hash of its line number and raw text; None for events the
+    listener received (or any without a raw text), which cannot be told again.
+
+    An event is known by what its log says where it says it, not by the file's name: a copy of
+    a log, its gzipped rotation or the same lines piped in are the same events; an export
+    overwritten with other lines holds other events; a line repeated word for word is another
+    event. A message off the network is one event each time it arrives.
+    """
+    if event.raw is None or "://" in event.path:
+        return None
+    text = f"{event.line}\n{event.raw}".encode(errors="replace")
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
 def new_alert(match: Match, context: IndicatorContext) -> Alert:
     """An alert for a first match of an indicator on an entity."""
     when = _event_time(match.event)
@@ -153,7 +167,7 @@ class AlertFolder:
         # sighting, even when the value stands in two of its fields (source.ip, related.ip).
         self._event: Event | None = None
         self._counted: set[str] = set()
-        self._identities: dict[str, str | None] = {}  # file path -> content identity
+        self._keys: dict[str, set[str]] = {}  # alert id -> the event keys it has counted
         # The alert the last add() opened, or None when it folded into an open one.
         self.opened: Alert | None = None
 
@@ -171,9 +185,8 @@ class AlertFolder:
         when = _event_time(match.event)
         for alert in self._open.get(key, ()):
             if self._fits(alert, when):
-                if alert.id not in self._counted:
+                if alert.id not in self._counted and self._track(alert, match.event):
                     self._fold(alert, match, context, when)
-                    self._track(alert, match.event)
                     self._counted.add(alert.id)
                 return alert
 
@@ -185,16 +198,19 @@ class AlertFolder:
         self.opened = alert
         return alert
 
-    def _track(self, alert: Alert, event: Event) -> None:
-        """Note the event an alert just counted: by its file's content, line and time."""
-        if event.path not in self._identities:
-            self._identities[event.path] = content_identity(event.path)
-        identity = self._identities[event.path]
-        if identity is None:
+    def _track(self, alert: Alert, event: Event) -> bool:
+        """Note the event an alert counts; False when the alert holds it already (the same
+        raw event twice in one run: a file matched beside its copy)."""
+        key = event_key(event)
+        if key is None:
             alert.untracked += 1
-        else:
-            when = None if event.timestamp is None else _event_time(event)
-            alert.events.append((identity, event.line, when))
+            return True
+        held = self._keys.setdefault(alert.id, set())
+        if key in held:
+            return False
+        held.add(key)
+        alert.event_keys.append(key)
+        return True
 
     def alerts(self) -> list[Alert]:
         """Every alert so far, in the order they were opened."""

@@ -4,19 +4,16 @@ An alert arriving for the same indicator, value and log source as a stored one w
 sighting lies within the fold window is merged into it (first/last seen widened, the count
 grown by the events the stored alert has not counted yet).
 
-Matching the same events twice must not double an alert. A stored alert keeps, per log file
-it counted events from, the span of their line numbers and of their event times (``seen``).
-Files are named by their content (a hash of their first lines, ``content_identity``), not by
-path: a copy, or the compressed rotation of a log, is the same file; an export overwritten with
-other events is another. An arriving event of a known file at a line and time inside its span
-is one counted already, by whichever stored alert of the same key holds it. That is exact for a
-file matched again as it was, or grown by appended lines (they lie past the span): a line of
-the same content that did not match then cannot match now under the same indicator and value,
-so the gaps inside a span hold no uncounted event. An event without a time is told by its
-line. Events that cannot be told again (standard input, the network) always add. An alert
-written with none of its events told (and rows stored before ``seen`` existed) falls back to an
-older rule: an alert whose first event is the stored alert's first is a re-run, and its count
-replaces, never adds.
+Matching the same events twice must not double an alert. A stored alert keeps the keys of the
+events it counted (``seen``: a hash of each event's line number and raw text, ``event_key``):
+an arriving event whose key an alert of the same indicator, value and log source holds is
+counted already. An event is known by what its log says, not by the file's name, so a file
+matched again (alone, beside others, grown by appended lines), a copy, a gzipped rotation or
+the same lines piped in add nothing, and an export overwritten with other lines counts them.
+An alert keeps at most SEEN_KEYS keys; past that (a noisy indicator) further events always add.
+Events the listener received always add. An alert written with none of its events told (and rows
+stored before ``seen`` existed) falls back to an older rule: an alert whose first event is the
+stored alert's first is a re-run, and its count replaces, never adds.
 
 A closed alert folds in nothing but a re-run, so activity after it was closed raises a new one.
 Every write recomputes the Alerts column (``objects.alert_count``) of the indicators it touched.
@@ -95,7 +92,7 @@ class AlertLike(Protocol):
     def event_action(self) -> str | None: ...
 
     @property
-    def events(self) -> Sequence[tuple[str, int, datetime | None]]: ...
+    def event_keys(self) -> Sequence[str]: ...
 
     @property
     def untracked(self) -> int: ...
@@ -114,7 +111,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _row(alert: AlertLike, now: str, events: Sequence[_Counted]) -> dict[str, Any]:
+def _row(alert: AlertLike, now: str) -> dict[str, Any]:
     return {
         "id": alert.id,
         "indicator_id": alert.indicator_ids[0],
@@ -136,49 +133,42 @@ def _row(alert: AlertLike, now: str, events: Sequence[_Counted]) -> dict[str, An
         "status": "new",
         "created": now,
         "updated": now,
-        "seen": _dump_seen(_widened({}, events)) if events else None,
+        "seen": _dump_seen(_widened(None, alert.event_keys)) if alert.event_keys else None,
     }
 
 
-# What a stored alert has counted, per file (by content identity):
-# [first line, last line, first event time, last event time] ("" as the times when only events
-# without a time were counted).
-_Seen = dict[str, list[Any]]
-# An event as the store compares it: file identity, line, event time as stored text ("" if none).
-_Counted = tuple[str, int, str]
+# The most event keys an alert keeps (about 18 bytes each as JSON).
+SEEN_KEYS = 4096
 
 
-def _events(alert: AlertLike) -> list[_Counted]:
-    return [(identity, line, _stamp(when) if when else "") for identity, line, when in alert.events]
+@dataclass(slots=True)
+class _Seen:
+    """The keys of the events a stored alert counted; ``capped`` once it stopped keeping them."""
+
+    keys: set[str]
+    capped: bool = False
 
 
 def _load_seen(text: str | None) -> _Seen | None:
-    return None if text is None else dict(orjson.loads(text))
+    if text is None:
+        return None
+    value = orjson.loads(text)
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
+        return None  # not this rule's record: the older rule applies
+    return _Seen(set(value["keys"]), bool(value.get("capped")))
 
 
 def _dump_seen(seen: _Seen) -> str:
-    return orjson.dumps(seen, option=orjson.OPT_SORT_KEYS).decode()
+    return orjson.dumps({"keys": sorted(seen.keys), "capped": seen.capped}).decode()
 
 
-def _covered(seen: _Seen, event: _Counted) -> bool:
-    span = seen.get(event[0])
-    if span is None or not span[0] <= event[1] <= span[1]:
-        return False
-    # An event without a time is told by its line: its file's content names it already.
-    return not event[2] or (bool(span[2]) and span[2] <= event[2] <= span[3])
-
-
-def _widened(seen: _Seen, events: Sequence[_Counted]) -> _Seen:
-    grown = {identity: list(span) for identity, span in seen.items()}
-    for identity, line, when in events:
-        span = grown.get(identity)
-        if span is None:
-            grown[identity] = [line, line, when, when]
-            continue
-        span[0], span[1] = min(span[0], line), max(span[1], line)
-        if when:
-            span[2] = min(span[2], when) if span[2] else when
-            span[3] = max(span[3], when)
+def _widened(seen: _Seen | None, keys: Sequence[str]) -> _Seen:
+    grown = _Seen(set(seen.keys), seen.capped) if seen is not None else _Seen(set())
+    for key in keys:
+        if len(grown.keys) >= SEEN_KEYS:
+            grown.capped = True
+            break
+        grown.keys.add(key)
     return grown
 
 
@@ -187,7 +177,7 @@ class _Arrival:
     """A row of the batch and what is known of its events against the stored alerts."""
 
     row: dict[str, Any]
-    events: list[_Counted]
+    keys: list[str]
     untracked: int
     # Of the told events, how many no alert of the key has counted; None when none was told.
     fresh: int | None = None
@@ -200,9 +190,13 @@ class _Arrival:
         return self.fresh == 0 and self.untracked == 0
 
 
-def _fresh(known: Sequence[dict[str, Any]], events: Sequence[_Counted]) -> int:
-    spans = [seen for seen in (_load_seen(k["seen"]) for k in known) if seen is not None]
-    return sum(1 for event in events if not any(_covered(seen, event) for seen in spans))
+def _fresh(known: Sequence[dict[str, Any]], keys: Sequence[str]) -> int:
+    held: set[str] = set()
+    for stored in known:
+        seen = _load_seen(stored["seen"])
+        if seen is not None:
+            held |= seen.keys
+    return sum(1 for key in keys if key not in held)
 
 
 _FoldKey = tuple[str, str, str]
@@ -235,13 +229,13 @@ def _shifted(stamp: str, by: timedelta) -> str:
     return _stamp(datetime.fromisoformat(stamp) - by)
 
 
-def _holder(known: Sequence[dict[str, Any]], event: _Counted) -> dict[str, Any]:
+def _holder(known: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
     """The alert of the key that has counted this event."""
     for stored in known:
         seen = _load_seen(stored["seen"])
-        if seen is not None and _covered(seen, event):
+        if seen is not None and key in seen.keys:
             return stored
-    raise LookupError(event)  # only called for an event some alert has counted
+    raise LookupError(key)  # only called for an event some alert has counted
 
 
 def _fold_candidates(
@@ -308,8 +302,8 @@ def _merge(stored: dict[str, Any], arrival: _Arrival) -> dict[str, Any]:
     else:
         count = stored["count"] + row["count"]
     seen = _load_seen(stored["seen"])
-    if arrival.events:
-        seen = _widened(seen or {}, arrival.events)
+    if arrival.keys:
+        seen = _widened(seen, arrival.keys)
     return {
         "count": count,
         "first_seen": min(stored["first_seen"], row["first_seen"]),
@@ -331,10 +325,9 @@ def save_alerts(
     """
     result = SaveResult()
     now = _stamp(datetime.now(UTC))
-    arrivals = []
-    for alert in batch:
-        events = _events(alert)
-        arrivals.append(_Arrival(_row(alert, now, events), events, alert.untracked))
+    arrivals = [
+        _Arrival(_row(alert, now), list(alert.event_keys), alert.untracked) for alert in batch
+    ]
     if not arrivals:
         return result
     with engine.begin() as conn:
@@ -345,13 +338,13 @@ def save_alerts(
         for arrival in arrivals:
             row = arrival.row
             known = candidates.setdefault(_key(row), [])
-            if arrival.events:
-                arrival.fresh = _fresh(known, arrival.events)
+            if arrival.keys:
+                arrival.fresh = _fresh(known, arrival.keys)
             stored = _fold_target(known, arrival, window)
             if stored is None and arrival.only_counted():
                 # Every event is counted by alerts of its key already (a re-run that groups
                 # them otherwise): nothing to add, and no new alert for them.
-                holder = _holder(known, arrival.events[0])
+                holder = _holder(known, arrival.keys[0])
                 result.folded += 1
                 result.ids.append(holder["id"])
                 continue
