@@ -21,6 +21,7 @@ Every write recomputes the Alerts column (``objects.alert_count``) of the indica
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -152,10 +153,17 @@ class _Seen:
 def _load_seen(text: str | None) -> _Seen | None:
     if text is None:
         return None
+    keys, capped = _parsed_seen(text)
+    return None if keys is None else _Seen(set(keys), capped)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_seen(text: str) -> tuple[frozenset[str] | None, bool]:
+    # One run compares many arrivals with the same stored alerts: parse each record once.
     value = orjson.loads(text)
     if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
-        return None  # not this rule's record: the older rule applies
-    return _Seen(set(value["keys"]), bool(value.get("capped")))
+        return None, False  # not this rule's record: the older rule applies
+    return frozenset(value["keys"]), bool(value.get("capped"))
 
 
 def _dump_seen(seen: _Seen) -> str:
@@ -191,12 +199,8 @@ class _Arrival:
 
 
 def _fresh(known: Sequence[dict[str, Any]], keys: Sequence[str]) -> int:
-    held: set[str] = set()
-    for stored in known:
-        seen = _load_seen(stored["seen"])
-        if seen is not None:
-            held |= seen.keys
-    return sum(1 for key in keys if key not in held)
+    held = [_parsed_seen(stored["seen"])[0] for stored in known if stored["seen"] is not None]
+    return sum(1 for key in keys if not any(key in h for h in held if h is not None))
 
 
 _FoldKey = tuple[str, str, str]
