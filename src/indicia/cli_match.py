@@ -77,6 +77,10 @@ ALERT_COLUMNS = (
 )
 
 
+# Short words a reader scans down: never folded ("commonsecuritylog", "informational").
+_MIN_WIDTHS = {"Severity": 13, "Log source": 17}
+
+
 def print_alerts(
     rows: list[dict[str, Any]], *, title: str = "Alerts", everything: str = "--format json"
 ) -> None:
@@ -88,10 +92,6 @@ def print_alerts(
         table.add_row(*(cell_text(_shown(row, key)) for _, key in ALERT_COLUMNS))
     console.print(table)
     print_cut(console, len(rows), "alerts", everything)
-
-
-# Short words a reader scans down: never folded ("commonsecuritylog", "informational").
-_MIN_WIDTHS = {"Severity": 13, "Log source": 17}
 
 
 def _shown(row: dict[str, Any], key: str) -> Any:

@@ -100,18 +100,13 @@ def add_indicator(
     )
     _save(store, [obj])
     if notices is not None:
-        listed = _warninglisted(observable.kind.value, observable.value)
+        listed = default_warninglists().lookup(observable.kind.value, observable.value)
         if listed:
             notices.append(
                 f"{observable.value} is on the warninglist {listed!r}: matching withholds its "
                 "hits (counted as suppressed) unless run with --no-warninglists"
             )
     return obj
-
-
-def _warninglisted(kind: str, value: str) -> str | None:
-    """The warninglist that ``indicia match`` would withhold matches on this value by, if any."""
-    return default_warninglists().lookup(kind, value)
 
 
 def _changes(obj: dict[str, Any], c: Classification) -> dict[str, Any]:

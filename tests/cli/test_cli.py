@@ -385,7 +385,8 @@ def test_import_takes_folders_and_says_why_it_cannot_read_stdin(
     report = json.loads(cli("import", str(feeds), "--format", "json"))
 
     assert (report["created"], report["rejected"]) == (3, 0)
-    assert sorted(r["value"] for r in listing()) == ["198.51.100.1", "198.51.100.6", "evil.example"]
+    values = sorted(r["value"] for r in listing())
+    assert values == ["198.51.100.1", "198.51.100.6", "evil.example"]
     assert "not standard input" in cli("import", "-", code=2)
     assert "no such file" in cli("import", str(tmp_path / "absent.json"), code=2)
     (tmp_path / "empty").mkdir()

@@ -316,13 +316,10 @@ def test_iocs_in_custom_vendor_and_msg_fields_are_matched_fields() -> None:
 
 def test_a_custom_field_ioc_raises_an_alert_on_both_engines() -> None:
     event = _event("CEF:0|V|P|1|100|n|5|cs1Label=C2 cs1=203.0.113.77 rt=Jan 01 2024 10:00:02")
+    since = datetime(2020, 1, 1, tzinfo=UTC)
     entries = [
-        IndicatorEntry(
-            "indicator--ip", "ipv4-addr", "203.0.113.77", datetime(2020, 1, 1, tzinfo=UTC)
-        ),
-        IndicatorEntry(
-            "indicator--mail", "email-addr", "ops@bad.example.com", datetime(2020, 1, 1, tzinfo=UTC)
-        ),
+        IndicatorEntry("indicator--ip", "ipv4-addr", "203.0.113.77", since),
+        IndicatorEntry("indicator--mail", "email-addr", "ops@bad.example.com", since),
     ]
     mail = _event("CEF:0|V|P|1|100|n|5|msg=relay to OPS@bad.example.com refused")
     for engine in (BatchEngine(), StreamEngine()):

@@ -306,9 +306,8 @@ def test_event_times_are_read_in_iso_8601_shapes_only(
     events = tmp_path / "events.jsonl"
     events.write_text(json.dumps({"@timestamp": stamp, "source": {"ip": "203.0.113.9"}}) + "\n")
     engine = BatchEngine()
-    engine.load(
-        [IndicatorEntry("indicator--ip", "ipv4-addr", "203.0.113.9", datetime(1, 1, 1, tzinfo=UTC))]
-    )
+    since = datetime(1, 1, 1, tzinfo=UTC)
+    engine.load([IndicatorEntry("indicator--ip", "ipv4-addr", "203.0.113.9", since)])
 
     (row,) = engine.match_jsonl(events).matches.to_pylist()
 

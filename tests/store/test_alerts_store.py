@@ -246,7 +246,7 @@ def _events(*refs: tuple[str, int, int | None]) -> Alert:
         last_seen=max(times),
         raw_ref=f"{refs[0][0]}:{refs[0][1]}",
         count=len(refs),
-        event_keys=[f"{log}:{line}" for log, line, m in refs if m is not None],
+        event_keys={f"{log}:{line}" for log, line, m in refs if m is not None},
         untracked=sum(1 for _, _, m in refs if m is None),
     )
 

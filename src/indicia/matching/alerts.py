@@ -72,7 +72,7 @@ class Alert:
     # The events counted, by a hash of their raw text (see event_key); the store keeps them, so
     # a later run that meets the same events does not count them twice. ``untracked`` counts
     # events without a raw text, which always add.
-    event_keys: list[str] = _field(default_factory=list)
+    event_keys: set[str] = _field(default_factory=set)
     untracked: int = 0
 
 
@@ -167,7 +167,6 @@ class AlertFolder:
         # sighting, even when the value stands in two of its fields (source.ip, related.ip).
         self._event: Event | None = None
         self._counted: set[str] = set()
-        self._keys: dict[str, set[str]] = {}  # alert id -> the event keys it has counted
         # The alert the last add() opened, or None when it folded into an open one.
         self.opened: Alert | None = None
 
@@ -205,11 +204,9 @@ class AlertFolder:
         if key is None:
             alert.untracked += 1
             return True
-        held = self._keys.setdefault(alert.id, set())
-        if key in held:
+        if key in alert.event_keys:
             return False
-        held.add(key)
-        alert.event_keys.append(key)
+        alert.event_keys.add(key)
         return True
 
     def alerts(self) -> list[Alert]:

@@ -13,6 +13,7 @@ read exactly as the msgspec path does, and otherwise hands the whole block to th
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -41,7 +42,6 @@ from indicia.matching.batch_schema import (
 CHUNK_BYTES = 1 << 17
 # The C scanner reads larger blocks: fewer, longer Arrow chunks.
 SCAN_BYTES = 1 << 22
-_BOM = b"\xef\xbb\xbf"
 BATCH_ROWS = 1 << 16
 # The first chunk is small: its lines decide the schema's spellings before the rest is read.
 FIRST_CHUNK_LINES = 1000
@@ -268,7 +268,9 @@ def _blocks(path: Path, block_bytes: int) -> Iterator[memoryview]:
     """
     with path.open("rb") as stream:
         first = b"".join(stream.readline() for _ in range(FIRST_CHUNK_LINES))
-        first = first.removeprefix(_BOM)  # Windows tools start files with one; line 1 stays 1
+        first = first.removeprefix(
+            codecs.BOM_UTF8
+        )  # Windows tools start files with one; line 1 stays 1
         buffer = bytearray(max(block_bytes, len(first)) * 2)
         held = len(first)
         buffer[:held] = first

@@ -175,6 +175,6 @@ class _Written:
         alert.count = repeat.count
         alert.first_seen = alert.last_seen
         alert.raw_ref = alert.last_ref or alert.raw_ref
-        alert.event_keys, alert.untracked = [], 0  # which repeats the new alert holds is unknown
+        alert.event_keys, alert.untracked = set(), 0  # which repeats it holds is unknown
         alert.status = "new"
         self.announce(replace(alert, id=self.opened(alert)))

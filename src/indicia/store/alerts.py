@@ -22,7 +22,7 @@ Every write recomputes the Alerts column (``objects.alert_count``) of the indica
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -93,7 +93,7 @@ class AlertLike(Protocol):
     def event_action(self) -> str | None: ...
 
     @property
-    def event_keys(self) -> Sequence[str]: ...
+    def event_keys(self) -> Collection[str]: ...
 
     @property
     def untracked(self) -> int: ...
@@ -142,42 +142,42 @@ def _row(alert: AlertLike, now: str) -> dict[str, Any]:
 SEEN_KEYS = 4096
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Seen:
     """The keys of the events a stored alert counted; ``capped`` once it stopped keeping them."""
 
-    keys: set[str]
+    keys: frozenset[str]
     capped: bool = False
 
 
-def _load_seen(text: str | None) -> _Seen | None:
-    if text is None:
-        return None
-    keys, capped = _parsed_seen(text)
-    return None if keys is None else _Seen(set(keys), capped)
-
-
 @functools.lru_cache(maxsize=1024)
-def _parsed_seen(text: str) -> tuple[frozenset[str] | None, bool]:
+def _parsed_seen(text: str) -> _Seen | None:
     # One run compares many arrivals with the same stored alerts: parse each record once.
     value = orjson.loads(text)
     if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
-        return None, False  # not this rule's record: the older rule applies
-    return frozenset(value["keys"]), bool(value.get("capped"))
+        return None  # not this rule's record: the older rule applies
+    return _Seen(frozenset(value["keys"]), bool(value.get("capped")))
+
+
+def _told(stored: dict[str, Any]) -> _Seen | None:
+    """What a stored alert recorded of its events; None for the older rule."""
+    text = stored["seen"]
+    return None if text is None else _parsed_seen(text)
 
 
 def _dump_seen(seen: _Seen) -> str:
     return orjson.dumps({"keys": sorted(seen.keys), "capped": seen.capped}).decode()
 
 
-def _widened(seen: _Seen | None, keys: Sequence[str]) -> _Seen:
-    grown = _Seen(set(seen.keys), seen.capped) if seen is not None else _Seen(set())
+def _widened(seen: _Seen | None, keys: Collection[str]) -> _Seen:
+    grown = set(seen.keys) if seen is not None else set()
+    capped = seen is not None and seen.capped
     for key in keys:
-        if len(grown.keys) >= SEEN_KEYS:
-            grown.capped = True
+        if len(grown) >= SEEN_KEYS:
+            capped = True
             break
-        grown.keys.add(key)
-    return grown
+        grown.add(key)
+    return _Seen(frozenset(grown), capped)
 
 
 @dataclass(slots=True)
@@ -199,8 +199,8 @@ class _Arrival:
 
 
 def _fresh(known: Sequence[dict[str, Any]], keys: Sequence[str]) -> int:
-    held = [_parsed_seen(stored["seen"])[0] for stored in known if stored["seen"] is not None]
-    return sum(1 for key in keys if not any(key in h for h in held if h is not None))
+    held = [seen.keys for seen in map(_told, known) if seen is not None]
+    return sum(1 for key in keys if not any(key in h for h in held))
 
 
 _FoldKey = tuple[str, str, str]
@@ -236,7 +236,7 @@ def _shifted(stamp: str, by: timedelta) -> str:
 def _holder(known: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
     """The alert of the key that has counted this event."""
     for stored in known:
-        seen = _load_seen(stored["seen"])
+        seen = _told(stored)
         if seen is not None and key in seen.keys:
             return stored
     raise LookupError(key)  # only called for an event some alert has counted
@@ -290,7 +290,7 @@ def _span(stored: dict[str, Any], row: dict[str, Any]) -> timedelta:
 
 def _is_rerun(stored: dict[str, Any], arrival: _Arrival) -> bool:
     """Whether the row holds only events counted already: the same logs again."""
-    if arrival.fresh is not None and stored["seen"] is not None:
+    if arrival.fresh is not None and _told(stored) is not None:
         return arrival.only_counted()
     row = arrival.row
     return bool(stored["raw_ref"] == row["raw_ref"] and stored["first_seen"] == row["first_seen"])
@@ -298,14 +298,14 @@ def _is_rerun(stored: dict[str, Any], arrival: _Arrival) -> bool:
 
 def _merge(stored: dict[str, Any], arrival: _Arrival) -> dict[str, Any]:
     row = arrival.row
+    seen = _told(stored)
     adds = arrival.adds()
-    if adds is not None and stored["seen"] is not None:
+    if adds is not None and seen is not None:
         count = stored["count"] + adds
     elif _is_rerun(stored, arrival):
         count = max(stored["count"], row["count"])
     else:
         count = stored["count"] + row["count"]
-    seen = _load_seen(stored["seen"])
     if arrival.keys:
         seen = _widened(seen, arrival.keys)
     return {

@@ -71,6 +71,7 @@ def _newest_per_id(batch: Sequence[Prepared], result: UpsertResult) -> dict[str,
     newest = dict(zip([item.row[0] for item in batch], batch, strict=True))
     if len(newest) == len(batch):
         return newest  # no id twice, the common case: nothing to choose
+    newest = {}
     versions: dict[str, list[Prepared]] = {}
     for item in batch:
         versions.setdefault(item.row[0], []).append(item)

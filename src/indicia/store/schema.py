@@ -99,7 +99,7 @@ alerts = Table(
     Column("status", String(16), nullable=False),
     Column("created", STAMP, nullable=False),
     Column("updated", STAMP, nullable=False),
-    # JSON: per log file, the span of lines and event times of the events counted.
+    # JSON: the keys of the events the alert counted (indicia.store.alerts).
     Column("seen", Text),
     Index("ix_alerts_fold", "indicator_id", "matched_value", "log_source", "last_seen"),
 )

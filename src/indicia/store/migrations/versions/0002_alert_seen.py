@@ -1,4 +1,4 @@
-"""Alerts remember which events they counted (per log file: lines and event times).
+"""Alerts remember which events they counted (a key per event).
 
 Revision ID: 0002
 Revises: 0001
